@@ -1,0 +1,61 @@
+"""Fusion Billing's pure-Python engine: pricing, aggregation, windows, parsing.
+
+Nothing here imports Odoo, so it runs (and is tested) with plain pytest; the
+models read records, call these functions and write the results back.
+"""
+
+from .aggregation import UsageRow, aggregate, rows_in_window
+from .charge_models import CHARGE_MODEL_REGISTRY, ChargeModel, get_charge_model
+from .const import AGGREGATIONS, CHARGE_MODELS, IDEMPOTENCY_KEY_MAX_LENGTH, TIERED_CHARGE_MODELS
+from .exceptions import EngineError, InputError, TermsError, TierError
+from .money import format_decimal, round_amount, to_decimal
+from .parsing import (
+    load_json_object,
+    parse_idempotency_key,
+    parse_metric_code,
+    parse_period,
+    parse_quantity,
+    parse_record_id,
+    parse_timestamp,
+)
+from .pricing import Rating, billable_quantity, rate
+from .terms import ChargeTerms, validate_terms
+from .tiers import Tier, validate_tiers
+from .windows import BillingWindow, midnight_utc, open_billing_window
+
+__all__ = [
+    'AGGREGATIONS',
+    'CHARGE_MODELS',
+    'CHARGE_MODEL_REGISTRY',
+    'IDEMPOTENCY_KEY_MAX_LENGTH',
+    'TIERED_CHARGE_MODELS',
+    'BillingWindow',
+    'ChargeModel',
+    'ChargeTerms',
+    'EngineError',
+    'InputError',
+    'Rating',
+    'TermsError',
+    'Tier',
+    'TierError',
+    'UsageRow',
+    'aggregate',
+    'billable_quantity',
+    'format_decimal',
+    'get_charge_model',
+    'load_json_object',
+    'midnight_utc',
+    'open_billing_window',
+    'parse_idempotency_key',
+    'parse_metric_code',
+    'parse_period',
+    'parse_quantity',
+    'parse_record_id',
+    'parse_timestamp',
+    'rate',
+    'round_amount',
+    'rows_in_window',
+    'to_decimal',
+    'validate_terms',
+    'validate_tiers',
+]

@@ -1,0 +1,36 @@
+"""Names and limits shared by the billing engine.
+
+The charge model and aggregation names are stored in the database as selection
+values, so they are part of the contract and must not change.
+"""
+
+CHARGE_MODEL_STANDARD = 'standard'
+CHARGE_MODEL_PACKAGE = 'package'
+CHARGE_MODEL_GRADUATED = 'graduated'
+CHARGE_MODEL_VOLUME = 'volume'
+CHARGE_MODELS = (
+    CHARGE_MODEL_STANDARD,
+    CHARGE_MODEL_PACKAGE,
+    CHARGE_MODEL_GRADUATED,
+    CHARGE_MODEL_VOLUME,
+)
+# Models whose price comes from a tier table instead of a single unit price.
+TIERED_CHARGE_MODELS = (CHARGE_MODEL_GRADUATED, CHARGE_MODEL_VOLUME)
+
+AGGREGATION_SUM = 'sum'
+AGGREGATION_MAX = 'max'
+AGGREGATION_LAST = 'last'
+AGGREGATION_UNIQUE_COUNT = 'unique_count'
+AGGREGATIONS = (
+    AGGREGATION_SUM,
+    AGGREGATION_MAX,
+    AGGREGATION_LAST,
+    AGGREGATION_UNIQUE_COUNT,
+)
+
+# Matches the size of the idempotency_key column of fusion.billing.usage.
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+# Significant digits for money arithmetic. Python's default of 28 can round a
+# product of two 17-digit floats; 100 keeps every realistic computation exact.
+DECIMAL_PRECISION = 100
