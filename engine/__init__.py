@@ -6,7 +6,13 @@ models read records, call these functions and write the results back.
 
 from .aggregation import UsageRow, aggregate, rows_in_window
 from .charge_models import CHARGE_MODEL_REGISTRY, ChargeModel, get_charge_model
-from .const import AGGREGATIONS, CHARGE_MODELS, IDEMPOTENCY_KEY_MAX_LENGTH, TIERED_CHARGE_MODELS
+from .const import (
+    AGGREGATIONS,
+    CHARGE_MODELS,
+    EVENT_TYPES,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    TIERED_CHARGE_MODELS,
+)
 from .exceptions import EngineError, InputError, TermsError, TierError
 from .money import format_decimal, round_amount, to_decimal
 from .parsing import (
@@ -27,6 +33,7 @@ __all__ = [
     'AGGREGATIONS',
     'CHARGE_MODELS',
     'CHARGE_MODEL_REGISTRY',
+    'EVENT_TYPES',
     'IDEMPOTENCY_KEY_MAX_LENGTH',
     'TIERED_CHARGE_MODELS',
     'BillingWindow',

@@ -34,3 +34,17 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 255
 # Significant digits for money arithmetic. Python's default of 28 can round a
 # product of two 17-digit floats; 100 keeps every realistic computation exact.
 DECIMAL_PRECISION = 100
+
+# Webhook event types: stored on services and queued events, and sent to receivers.
+EVENT_PAYMENT_SUCCEEDED = 'invoice.payment_succeeded'
+EVENT_PAYMENT_FAILED = 'invoice.payment_failed'
+EVENT_SUBSCRIPTION_TERMINATED = 'subscription.terminated'
+EVENT_SUBSCRIPTION_REACTIVATED = 'subscription.reactivated'
+EVENT_USAGE_THRESHOLD_REACHED = 'usage.threshold_reached'
+EVENT_TYPES = (
+    EVENT_PAYMENT_SUCCEEDED,
+    EVENT_PAYMENT_FAILED,
+    EVENT_SUBSCRIPTION_TERMINATED,
+    EVENT_SUBSCRIPTION_REACTIVATED,
+    EVENT_USAGE_THRESHOLD_REACHED,
+)
