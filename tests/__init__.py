@@ -1,1 +1,5 @@
+from . import test_api_key
+from . import test_constraints
 from . import test_foundation
+from . import test_security
+from . import test_usage

@@ -9,6 +9,15 @@ class AccountMoveLine(models.Model):
     deferred_start_date = fields.Date(copy=False)
     deferred_end_date = fields.Date(copy=False)
 
+    def copy_data(self, default=None):
+        # A credit note must carry the period it cancels.
+        vals_list = super().copy_data(default=default)
+        for line, vals in zip(self, vals_list):
+            if line.subscription_id:
+                vals['deferred_start_date'] = line.deferred_start_date
+                vals['deferred_end_date'] = line.deferred_end_date
+        return vals_list
+
     def _get_max_invoiced_date(self):
         """Latest period end invoiced by these lines; fully refunded periods do not count."""
         quantity_by_end = {}

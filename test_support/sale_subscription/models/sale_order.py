@@ -261,8 +261,22 @@ class SaleOrder(models.Model):
         if template and not template.is_unlimited and not self.end_date:
             self.end_date = self.start_date + template.duration - relativedelta(days=1)
 
+    def _get_invoiced(self):
+        # Enterprise also counts the moves whose lines name the subscription, even
+        # without a link to one of its order lines.
+        result = super()._get_invoiced()
+        subscriptions = self.filtered(lambda order: order.is_subscription and order.id)
+        if subscriptions:
+            lines = self.env['account.move.line'].search([('subscription_id', 'in', subscriptions.ids)])
+            for subscription in subscriptions:
+                moves = subscription.invoice_ids | lines.filtered(
+                    lambda line: line.subscription_id == subscription).move_id
+                subscription.invoice_ids = moves
+                subscription.invoice_count = len(moves)
+        return result
+
     def _get_subscription_invoices(self):
-        return self.order_line.invoice_lines.move_id.filtered(
+        return self.env['account.move.line'].search([('subscription_id', 'in', self.ids)]).move_id.filtered(
             lambda move: move.move_type in ('out_invoice', 'out_refund'))
 
     def _action_cancel(self):
@@ -375,12 +389,23 @@ class SaleOrder(models.Model):
             or line._subscription_is_one_time_sale())
         invoiceable = []
         downpayments = []
+        pending_section = None
         for line in self.order_line:
-            if line.display_type in ('line_section', 'line_subsection') or line.state != 'sale':
+            if line.display_type in ('line_section', 'line_subsection'):
+                # A section is invoiced only above one of its invoiceable lines.
+                pending_section = line
+                continue
+            if line.state != 'sale':
                 continue
             if line in standard_lines or line._is_subscription_line_to_invoice():
-                (downpayments if line.is_downpayment else invoiceable).append(line.id)
-            elif line.display_type == 'subscription_discount':
+                if line.is_downpayment:
+                    downpayments.append(line.id)
+                    continue
+                if pending_section:
+                    invoiceable.append(pending_section.id)
+                    pending_section = None
+                invoiceable.append(line.id)
+            if line.display_type == 'subscription_discount':
                 invoiceable.append(line.id)
         return self.env['sale.order.line'].browse(invoiceable + downpayments)
 
@@ -656,8 +681,9 @@ class SaleOrder(models.Model):
         today = fields.Date.today()
         invoice.unlink()
         self.pending_transaction = False
+        auto_close_days = self.plan_id.auto_close_limit or 15
         for order in self:
-            date_close = order.next_invoice_date + relativedelta(days=order.plan_id.auto_close_limit or 15)
+            date_close = order.next_invoice_date + relativedelta(days=auto_close_days)
             if today >= date_close:
                 order.message_post(body=self.env._(
                     "Automatic payment failed after multiple attempts. Contract closed automatically."))

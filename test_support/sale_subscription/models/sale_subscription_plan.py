@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.tools.date_utils import get_timedelta
 
 PERIOD_UNITS = [('week', 'Weeks'), ('month', 'Months'), ('year', 'Years')]
+SINGULAR_UNITS = {'week': 'Week', 'month': 'Month', 'year': 'Year'}
 
 
 class SaleSubscriptionPlan(models.Model):
@@ -25,7 +26,7 @@ class SaleSubscriptionPlan(models.Model):
         default=lambda self: self.env.ref('account.email_template_edi_invoice', raise_if_not_found=False))
     user_closable = fields.Boolean(string="Closable")
     user_closable_options = fields.Selection(
-        [('at_date', 'At date'), ('end_of_period', 'At end of period')], default='end_of_period')
+        [('at_date', 'At date'), ('end_of_period', 'At end of period')], default='at_date', required=True)
     user_extend = fields.Boolean(string="Renew")
     user_quantity = fields.Boolean(string="Add Products")
     pausable_by_user = fields.Boolean(string="Pausable")
@@ -48,6 +49,8 @@ class SaleSubscriptionPlan(models.Model):
         labels = dict(PERIOD_UNITS)
         for plan in self:
             label = labels.get(plan.billing_period_unit, '')
+            if plan.billing_period_value == 1:
+                label = SINGULAR_UNITS.get(plan.billing_period_unit, label)
             plan.billing_period_display = f"{plan.billing_period_value} {label}"
             plan.billing_period_display_sentence = self.env._(
                 "Billed every %(value)s %(unit)s", value=plan.billing_period_value, unit=label.lower())

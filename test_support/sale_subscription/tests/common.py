@@ -30,6 +30,7 @@ class SubscriptionCase(TransactionCase):
         order = cls.env['sale.order'].create({
             'partner_id': cls.customer.id,
             'plan_id': cls.plan.id,
+            'require_payment': False,
             'order_line': [(0, 0, {'product_id': product.id, 'product_uom_qty': quantity, 'price_unit': price})
                            for product, quantity, price in lines],
             **values,

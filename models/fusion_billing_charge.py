@@ -1,0 +1,115 @@
+from decimal import Decimal
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from .. import engine
+from ..engine.const import CHARGE_MODELS, TIERED_CHARGE_MODELS
+
+CHARGE_MODEL_LABELS = {
+    'standard': "Standard (per unit)",
+    'package': "Package",
+    'graduated': "Graduated tiers",
+    'volume': "Volume tiers",
+}
+
+
+class FusionBillingCharge(models.Model):
+    """How a subscription plan prices one metric."""
+
+    _name = 'fusion.billing.charge'
+    _description = 'Fusion Billing Charge'
+    _inherit = ['mail.thread']
+    _order = 'plan_id, sequence, id'
+    _check_company_auto = True
+
+    name = fields.Char(compute='_compute_name', store=True, readonly=False, tracking=True)
+    sequence = fields.Integer(default=10)
+    plan_id = fields.Many2one('sale.subscription.plan', required=True, ondelete='cascade',
+                              index=True, tracking=True, check_company=True)
+    metric_id = fields.Many2one('fusion.billing.metric', required=True, ondelete='restrict',
+                                tracking=True, check_company=True)
+    product_id = fields.Many2one(
+        'product.product', required=True, ondelete='restrict', tracking=True,
+        check_company=True,
+        domain="[('recurring_invoice', '=', True), ('invoice_policy', '=', 'delivery')]",
+        help="Put on the subscription line that carries this charge: a recurring product invoiced on "
+             "delivered quantities.")
+    charge_model = fields.Selection([(code, CHARGE_MODEL_LABELS[code]) for code in CHARGE_MODELS],
+                                    required=True, default='standard', tracking=True)
+    price = fields.Float(digits=(16, 6), default=0.0, tracking=True,
+                         help="Price per unit (standard) or per package (package).")
+    unit_batch = fields.Integer(string="Package Size", default=1, tracking=True)
+    included_quantity = fields.Float(string="Included Units", digits=(16, 4), default=0.0, tracking=True,
+                                     help="Free units per billing period.")
+    tier_ids = fields.One2many('fusion.billing.charge.tier', 'charge_id', string="Tiers", copy=True)
+    currency_id = fields.Many2one('res.currency', required=True, tracking=True,
+                                  default=lambda self: self.env.company.currency_id)
+    active = fields.Boolean(default=True, tracking=True)
+    alert_threshold = fields.Float(digits=(16, 4), tracking=True,
+                                   help="Aggregated quantity in a period that sends usage.threshold_reached. "
+                                        "Leave empty for no alert.")
+    company_id = fields.Many2one('res.company', required=True, index=True, default=lambda self: self.env.company)
+    unit_name = fields.Char(related='metric_id.unit_name')
+
+    _price_not_negative = models.Constraint('CHECK(price >= 0)', "A charge's price cannot be negative.")
+    _unit_batch_positive = models.Constraint('CHECK(unit_batch > 0)', "A package holds at least one unit.")
+    _included_quantity_not_negative = models.Constraint(
+        'CHECK(included_quantity >= 0)', "The included units cannot be negative.")
+    _alert_threshold_not_negative = models.Constraint(
+        'CHECK(alert_threshold >= 0)', "The alert threshold cannot be negative.")
+
+    @api.depends('plan_id.name', 'metric_id.name')
+    def _compute_name(self):
+        for charge in self:
+            if charge.plan_id and charge.metric_id:
+                charge.name = f"{charge.metric_id.name} ({charge.plan_id.name})"
+
+    @api.constrains('charge_model', 'tier_ids', 'price', 'unit_batch', 'included_quantity')
+    def _check_pricing(self):
+        for charge in self:
+            try:
+                engine.validate_terms(charge._get_charge_terms())
+            except engine.EngineError as error:
+                raise ValidationError(self.env._("Charge %(charge)s: %(problem)s",
+                                                 charge=charge.display_name, problem=error)) from None
+
+    @api.constrains('product_id')
+    def _check_product(self):
+        for charge in self:
+            product = charge.product_id
+            if not product.recurring_invoice or product.invoice_policy != 'delivery':
+                raise ValidationError(self.env._(
+                    "The product %s of a usage charge must be a subscription product invoiced on delivered "
+                    "quantities.", product.display_name))
+
+    @api.constrains('plan_id', 'metric_id', 'active')
+    def _check_one_active_charge_per_metric(self):
+        for charge in self.filtered('active'):
+            if self.search_count([('id', '!=', charge.id), ('plan_id', '=', charge.plan_id.id),
+                                  ('metric_id', '=', charge.metric_id.id)], limit=1):
+                raise ValidationError(self.env._(
+                    "The plan %(plan)s already has an active charge for %(metric)s.",
+                    plan=charge.plan_id.name, metric=charge.metric_id.name))
+
+    def _get_charge_terms(self):
+        """Return the engine's view of this charge's pricing."""
+        self.ensure_one()
+        tiers = ()
+        if self.charge_model in TIERED_CHARGE_MODELS:
+            tiers = tuple(
+                engine.Tier(up_to=None if tier.is_open_ended else tier.up_to,
+                            unit_price=tier.unit_price, flat_fee=tier.flat_fee)
+                for tier in self.tier_ids.sorted(lambda t: (t.is_open_ended, t.up_to, t.id)))
+        return engine.ChargeTerms(
+            charge_model=self.charge_model,
+            price=self.price,
+            unit_batch=self.unit_batch,
+            included_quantity=self.included_quantity,
+            tiers=tiers,
+        )
+
+    def _rate(self, aggregated_quantity):
+        """Price ``aggregated_quantity`` units with this charge; return an engine Rating."""
+        self.ensure_one()
+        return engine.rate(aggregated_quantity, self._get_charge_terms(), Decimal(repr(self.currency_id.rounding)))

@@ -1,0 +1,31 @@
+from odoo import api, fields, models
+
+
+class FusionBillingChargeTier(models.Model):
+    """One band of a graduated or volume price table."""
+
+    _name = 'fusion.billing.charge.tier'
+    _description = 'Fusion Billing Charge Tier'
+    _order = 'charge_id, is_open_ended, up_to, id'
+
+    charge_id = fields.Many2one('fusion.billing.charge', required=True, ondelete='cascade', index=True)
+    up_to = fields.Float(digits=(16, 4),
+                         help="Last unit of the tier. Leave empty for the open-ended last tier.")
+    is_open_ended = fields.Boolean(compute='_compute_is_open_ended', store=True)
+    unit_price = fields.Float(digits='Product Price', required=True, default=0.0)
+    flat_fee = fields.Float(digits='Product Price', default=0.0,
+                            help="Charged once per period when at least one unit enters the tier.")
+    currency_id = fields.Many2one(related='charge_id.currency_id')
+
+    _up_to_not_negative = models.Constraint('CHECK(up_to >= 0)', "A tier cannot end below zero.")
+    _unit_price_not_negative = models.Constraint('CHECK(unit_price >= 0)', "A tier's unit price cannot be negative.")
+    _flat_fee_not_negative = models.Constraint('CHECK(flat_fee >= 0)', "A tier's flat fee cannot be negative.")
+
+    @api.depends('up_to')
+    def _compute_is_open_ended(self):
+        for tier in self:
+            tier.is_open_ended = not tier.up_to
+
+    @api.constrains('up_to', 'unit_price', 'flat_fee')
+    def _check_table(self):
+        self.charge_id._check_pricing()

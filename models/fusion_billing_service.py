@@ -1,0 +1,137 @@
+import hashlib
+import hmac
+import secrets
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+API_KEY_PREFIX = 'fbk_'
+API_KEY_BYTES = 32
+# Enough of the key to recognise it in a list, far too little to guess the rest.
+API_KEY_DISPLAY_LENGTH = len(API_KEY_PREFIX) + 8
+MANAGER_GROUP = 'fusion_billing.group_fusion_billing_manager'
+
+
+def hash_api_key(plaintext):
+    """Return the stored form of an API key: its SHA-256, hex.
+
+    The keys carry 256 random bits, so a fast hash is enough: there is nothing to
+    brute-force, and a lookup by hash never has to scan or decode anything.
+    """
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def generate_webhook_secret():
+    """Return a new random webhook signing secret (256 bits, hex)."""
+    return secrets.token_hex(32)
+
+
+class FusionBillingService(models.Model):
+    """A source app: it reports usage for its customers and receives their events."""
+
+    _name = 'fusion.billing.service'
+    _description = 'Fusion Billing Service'
+    _inherit = ['mail.thread']
+    _order = 'name, id'
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    code = fields.Char(required=True, copy=False, tracking=True,
+                       help="Short unique identifier used in logs and webhook payloads.")
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one('res.company', required=True, index=True, default=lambda self: self.env.company,
+                                 tracking=True)
+    partner_ids = fields.Many2many(
+        'res.partner', 'fusion_billing_service_partner_rel', 'service_id', 'partner_id', string="Customers",
+        tracking=True,
+        help="Customers this service may report usage for and receives events about. A subscription belongs "
+             "to the service when its customer, or the customer's company, is listed here.")
+
+    api_key_hash = fields.Char(copy=False, readonly=True, groups=MANAGER_GROUP)
+    api_key_prefix = fields.Char(string="API Key", copy=False, readonly=True,
+                                 help="Beginning of the current API key, to recognise it. The key itself is "
+                                      "shown once, when it is generated, and never stored.")
+    api_key_generated_at = fields.Datetime(string="API Key Generated On", copy=False, readonly=True)
+
+    webhook_url = fields.Char(string="Webhook URL", tracking=True)
+    webhook_secret = fields.Char(copy=False, groups=MANAGER_GROUP, default=lambda self: generate_webhook_secret())
+    webhook_event_types = fields.Many2many(
+        'fusion.billing.event.type', 'fusion_billing_service_event_type_rel', 'service_id', 'event_type_id',
+        string="Webhook Events", default=lambda self: self.env['fusion.billing.event.type'].search([]),
+        help="Event types sent to the webhook URL (all by default).")
+    webhook_ids = fields.One2many('fusion.billing.webhook', 'service_id', string="Webhook Events Queued")
+
+    _code_unique = models.Constraint('UNIQUE(code)', "Another service already uses this code.")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        services = super().create(vals_list)
+        services._grant_api_user_companies()
+        return services
+
+    def write(self, vals):
+        result = super().write(vals)
+        if 'company_id' in vals:
+            self._grant_api_user_companies()
+        return result
+
+    def _grant_api_user_companies(self):
+        """The technical API user writes usage in the service's company: let it in."""
+        api_user = self.env.ref('fusion_billing.user_fusion_billing_api', raise_if_not_found=False)
+        if api_user:
+            missing = self.company_id - api_user.sudo().company_ids
+            if missing:
+                api_user.sudo().company_ids = [fields.Command.link(company.id) for company in missing]
+
+    def _generate_api_key(self):
+        """Create a new API key for the service, revoking the previous one.
+
+        Only the key's hash and a short display prefix are stored; the plaintext is
+        returned once, to be shown to the manager who asked for it.
+        """
+        self.ensure_one()
+        if not self.env.user.has_group(MANAGER_GROUP) and not self.env.su:
+            raise AccessError(self.env._("Only Fusion Billing managers can generate API keys."))
+        plaintext = API_KEY_PREFIX + secrets.token_urlsafe(API_KEY_BYTES)
+        self.sudo().write({
+            'api_key_hash': hash_api_key(plaintext),
+            'api_key_prefix': plaintext[:API_KEY_DISPLAY_LENGTH],
+            'api_key_generated_at': fields.Datetime.now(),
+        })
+        self.message_post(body=self.env._("A new API key was generated; the previous one no longer works."))
+        return plaintext
+
+    @api.model
+    def _find_by_api_key(self, plaintext):
+        """Return the active service whose key is ``plaintext``, or an empty recordset."""
+        if not isinstance(plaintext, str) or not plaintext.startswith(API_KEY_PREFIX):
+            return self.browse()
+        candidate_hash = hash_api_key(plaintext)
+        service = self.sudo().search([('api_key_hash', '=', candidate_hash)], limit=1)
+        if service and hmac.compare_digest(service.api_key_hash, candidate_hash):
+            return service
+        return self.browse()
+
+    def action_generate_api_key(self):
+        """Button: generate a key and show it once, in a dialog that is never saved."""
+        self.ensure_one()
+        plaintext = self._generate_api_key()
+        return {
+            'type': 'ir.actions.act_window',
+            'name': self.env._("New API key for %s", self.name),
+            'res_model': 'fusion.billing.api.key.show',
+            'view_mode': 'form',
+            'target': 'new',
+            'context': {'default_service_id': self.id, 'default_key': plaintext},
+        }
+
+    def action_regenerate_webhook_secret(self):
+        """Button: replace the webhook secret (receivers must be given the new one)."""
+        self.ensure_one()
+        self.sudo().webhook_secret = generate_webhook_secret()
+        self.message_post(body=self.env._("The webhook secret was replaced."))
+
+    def _is_customer(self, partner):
+        """True when ``partner`` (or its commercial partner) is one of the service's customers."""
+        self.ensure_one()
+        return bool((partner | partner.commercial_partner_id) & self.partner_ids)

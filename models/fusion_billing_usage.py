@@ -1,0 +1,145 @@
+from datetime import datetime, timezone
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from .. import engine
+
+# How each aggregation reads the rows of one window: the SQL twin of engine.aggregate.
+# "last" takes the row with the latest period_start, ties going to the latest write.
+AGGREGATION_SQL = {
+    'sum': SQL("COALESCE(SUM(usage.quantity), 0)"),
+    'max': SQL("COALESCE(MAX(usage.quantity), 0)"),
+    'last': SQL("COALESCE((ARRAY_AGG(usage.quantity ORDER BY usage.period_start DESC, usage.write_date DESC,"
+                " usage.id DESC))[1], 0)"),
+    'unique_count': SQL("COUNT(DISTINCT usage.quantity)"),
+}
+
+
+def _as_naive_utc(value, field):
+    """Accept an ISO 8601 string or a datetime; return a naive UTC datetime."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+    return engine.parse_timestamp(value, field)
+
+
+class FusionBillingUsage(models.Model):
+    """An aggregated usage counter pushed by a service for one subscription and metric.
+
+    Services send periodic counters, not raw events. A counter re-sent with the same
+    idempotency key replaces the stored quantity instead of adding to it.
+    """
+
+    _name = 'fusion.billing.usage'
+    _description = 'Fusion Billing Usage'
+    _order = 'period_start desc, id desc'
+
+    subscription_id = fields.Many2one('sale.order', required=True, ondelete='cascade',
+                                      index=True, domain=[('is_subscription', '=', True)])
+    metric_id = fields.Many2one('fusion.billing.metric', required=True, ondelete='restrict',
+                                index=True)
+    service_id = fields.Many2one('fusion.billing.service', string="Reported By", ondelete='set null', index=True)
+    period_start = fields.Datetime(required=True, help="Start of the counted period (UTC).")
+    period_end = fields.Datetime(required=True, help="End of the counted period (UTC), excluded.")
+    quantity = fields.Float(digits=(16, 4), required=True, default=0.0)
+    source = fields.Selection([('push', "API"), ('manual', "Manual")], required=True, default='push')
+    idempotency_key = fields.Char(size=engine.IDEMPOTENCY_KEY_MAX_LENGTH, copy=False)
+    company_id = fields.Many2one(related='subscription_id.company_id', store=True, index=True)
+    partner_id = fields.Many2one(related='subscription_id.partner_id', string="Customer")
+    unit_name = fields.Char(related='metric_id.unit_name')
+
+    _idempotency_key_unique = models.Constraint(
+        'UNIQUE(subscription_id, metric_id, idempotency_key)',
+        "This idempotency key was already used for this subscription and metric.")
+    _period_ordered = models.Constraint('CHECK(period_start < period_end)',
+                                        "A usage period must start before it ends.")
+    # NaN and Infinity compare above every number in PostgreSQL: refuse them explicitly.
+    _quantity_finite_not_negative = models.Constraint(
+        "CHECK(quantity >= 0 AND quantity < 'Infinity'::float8)",
+        "A usage quantity must be a finite number, zero or more.")
+    _window_index = models.Index('(subscription_id, metric_id, period_start)')
+
+    @api.constrains('subscription_id')
+    def _check_subscription(self):
+        for usage in self:
+            if not usage.subscription_id.is_subscription:
+                raise ValidationError(self.env._("Usage can only be recorded on a subscription; %s is not one.",
+                                                 usage.subscription_id.name))
+
+    @api.model
+    def _record_usage(self, subscription, metric_code, quantity, period_start, period_end, idem=None):
+        """Store one usage counter; return the usage record.
+
+        A counter re-sent with the same ``idem`` key for the same subscription and metric
+        updates the stored quantity in place. The same key for another period is refused:
+        a key names one counter, it is never moved.
+        """
+        return self._record_usage_with_result(subscription, metric_code, quantity, period_start, period_end,
+                                              idem)[0]
+
+    @api.model
+    def _record_usage_with_result(self, subscription, metric_code, quantity, period_start, period_end,
+                                  idem=None):
+        """Like _record_usage; return (usage, result), result being created, updated or unchanged."""
+        subscription.ensure_one()
+        metric = self.env['fusion.billing.metric'].search([('code', '=', metric_code)], limit=1)
+        if not metric:
+            raise UserError(self.env._("There is no metric with the code %s.", metric_code))
+        try:
+            quantity = engine.parse_quantity(quantity)
+            period_start = _as_naive_utc(period_start, 'period_start')
+            period_end = _as_naive_utc(period_end, 'period_end')
+            if period_start >= period_end:
+                raise engine.InputError("period_start must be before period_end.", 'period_end')
+            idem = engine.parse_idempotency_key(idem)
+        except engine.InputError as error:
+            raise ValidationError(error.message) from None
+        if idem:
+            existing = self.search([('subscription_id', '=', subscription.id), ('metric_id', '=', metric.id),
+                                    ('idempotency_key', '=', idem)], limit=1)
+            if existing:
+                if (existing.period_start, existing.period_end) != (period_start, period_end):
+                    raise ValidationError(self.env._(
+                        "The idempotency key %s was already used for another period of this subscription "
+                        "and metric.", idem))
+                if existing.quantity == quantity:
+                    return existing, 'unchanged'
+                existing.quantity = quantity
+                return existing, 'updated'
+        usage = self.create({
+            'subscription_id': subscription.id,
+            'metric_id': metric.id,
+            'quantity': quantity,
+            'period_start': period_start,
+            'period_end': period_end,
+            'idempotency_key': idem,
+        })
+        return usage, 'created'
+
+    @api.model
+    def _aggregate(self, subscription, metric, period_start, period_end):
+        """Return the quantity of ``metric`` for ``subscription`` over ``[period_start, period_end)``.
+
+        A row belongs to the window that holds its period_start. Returns a float (0 when
+        there is no row).
+        """
+        subscription.ensure_one()
+        metric.ensure_one()
+        self.flush_model(['subscription_id', 'metric_id', 'period_start', 'quantity'])
+        rows = self.env.execute_query(SQL(
+            """SELECT %(aggregate)s
+                 FROM fusion_billing_usage usage
+                WHERE usage.subscription_id = %(subscription)s
+                  AND usage.metric_id = %(metric)s
+                  AND usage.period_start >= %(start)s
+                  AND usage.period_start < %(end)s""",
+            aggregate=AGGREGATION_SQL[metric.aggregation],
+            subscription=subscription.id,
+            metric=metric.id,
+            start=period_start,
+            end=period_end,
+        ))
+        return float(rows[0][0])

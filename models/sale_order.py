@@ -1,0 +1,99 @@
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.tools import format_amount, formatLang
+
+from .. import engine
+
+
+class SaleOrder(models.Model):
+    _inherit = 'sale.order'
+
+    fusion_usage_ids = fields.One2many('fusion.billing.usage', 'subscription_id', string="Usage")
+    fusion_usage_count = fields.Integer(compute='_compute_fusion_usage_count', compute_sudo=True)
+    fusion_period_start = fields.Datetime(string="Open Period Start", compute='_compute_fusion_period')
+    fusion_period_end = fields.Datetime(string="Open Period End", compute='_compute_fusion_period',
+                                        help="Excluded: usage from this moment on belongs to the next period.")
+    fusion_usage_summary = fields.Html(string="Open Period Usage", compute='_compute_fusion_usage_summary',
+                                       compute_sudo=True, sanitize=False)
+
+    @api.depends('fusion_usage_ids')
+    def _compute_fusion_usage_count(self):
+        counts = dict(self.env['fusion.billing.usage']._read_group(
+            [('subscription_id', 'in', self.ids)], ['subscription_id'], ['__count']))
+        for order in self:
+            order.fusion_usage_count = counts.get(order._origin, 0)
+
+    @api.depends('is_subscription', 'start_date', 'next_invoice_date', 'plan_id')
+    def _compute_fusion_period(self):
+        for order in self:
+            window = order._fc_open_period_window()
+            order.fusion_period_start = window and window.start
+            order.fusion_period_end = window and window.end
+
+    @api.depends('fusion_usage_ids.quantity', 'fusion_usage_ids.period_start', 'next_invoice_date', 'plan_id')
+    def _compute_fusion_usage_summary(self):
+        for order in self:
+            order.fusion_usage_summary = order._fc_render_usage_summary(order._fc_open_period_usage())
+
+    def _fc_open_period_window(self):
+        """Return the open billing period as an engine BillingWindow, or None when there is none."""
+        self.ensure_one()
+        if not self.is_subscription or not self.next_invoice_date:
+            return None
+        try:
+            return engine.open_billing_window(self.start_date, self.next_invoice_date, self.last_invoice_date)
+        except engine.EngineError:
+            return None
+
+    def _fc_open_period_usage(self):
+        """Return, per active charge of the plan, the open period's usage and amount so far."""
+        self.ensure_one()
+        window = self._fc_open_period_window()
+        if not window or not self.id:
+            return []
+        charges = self.env['fusion.billing.charge'].search([('plan_id', '=', self.plan_id.id)])
+        Usage = self.env['fusion.billing.usage']
+        summary = []
+        for charge in charges:
+            aggregated = Usage._aggregate(self, charge.metric_id, window.start, window.end)
+            rating = charge._rate(aggregated)
+            summary.append({
+                'charge_id': charge.id,
+                'charge': charge.display_name,
+                'metric': charge.metric_id.code,
+                'unit': charge.metric_id.unit_name or '',
+                'aggregated_quantity': aggregated,
+                'included_quantity': charge.included_quantity,
+                'billable_quantity': float(rating.billable_quantity),
+                'amount': float(rating.amount),
+                'currency': charge.currency_id.name,
+                'currency_id': charge.currency_id.id,
+            })
+        return summary
+
+    def _fc_render_usage_summary(self, summary):
+        """Render the open period's usage per charge as an HTML table (values escaped)."""
+        if not summary:
+            return Markup('<p class="text-muted">%s</p>') % self.env._("No usage charge on this plan.")
+        header = Markup('').join(Markup('<th class="%s">%s</th>') % (css, label) for css, label in (
+            ('', self.env._("Charge")), ('text-end', self.env._("Aggregated")),
+            ('text-end', self.env._("Included")), ('text-end', self.env._("Billable")),
+            ('text-end', self.env._("Amount so far"))))
+        rows = Markup('').join(
+            Markup('<tr><td>%s</td><td class="text-end">%s %s</td><td class="text-end">%s</td>'
+                   '<td class="text-end">%s</td><td class="text-end">%s</td></tr>') % (
+                line['charge'], formatLang(self.env, line['aggregated_quantity']), line['unit'],
+                formatLang(self.env, line['included_quantity']), formatLang(self.env, line['billable_quantity']),
+                format_amount(self.env, line['amount'], self.env['res.currency'].browse(line['currency_id'])))
+            for line in summary)
+        return Markup('<table class="table table-sm o_fusion_usage_summary"><thead><tr>%s</tr></thead>'
+                      '<tbody>%s</tbody></table>') % (header, rows)
+
+    def action_view_fusion_usage(self):
+        """Smart button: the subscription's usage rows."""
+        self.ensure_one()
+        action = self.env['ir.actions.act_window']._for_xml_id('fusion_billing.fusion_billing_usage_action')
+        action['domain'] = [('subscription_id', '=', self.id)]
+        action['context'] = {'default_subscription_id': self.id, 'search_default_open_period': 0}
+        return action

@@ -1,0 +1,1 @@
+from . import sale_make_invoice_advance

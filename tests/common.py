@@ -1,0 +1,69 @@
+from datetime import datetime
+
+from odoo import Command
+from odoo.tests import TransactionCase, new_test_user
+
+
+class FusionBillingCase(TransactionCase):
+    """Fixtures most Fusion Billing tests need: a monthly plan with a usage charge,
+    a service linked to a customer with a running subscription, and users of each role."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.company
+        cls.currency = cls.company.currency_id
+        cls.plan = cls.env.ref('sale_subscription.subscription_plan_month')
+        cls.usage_product = cls.env['product.product'].create({
+            'name': 'API calls (metered)', 'type': 'service', 'recurring_invoice': True,
+            'invoice_policy': 'delivery', 'list_price': 0.0,
+        })
+        cls.metrics = cls.env['fusion.billing.metric'].create([
+            {'name': 'API calls', 'code': 'api_calls', 'aggregation': 'sum', 'unit_name': 'calls'},
+            {'name': 'Seats', 'code': 'seats', 'aggregation': 'max', 'unit_name': 'seats'},
+            {'name': 'Storage', 'code': 'storage', 'aggregation': 'last', 'unit_name': 'GB'},
+            {'name': 'Active users', 'code': 'active_users', 'aggregation': 'unique_count'},
+        ])
+        cls.api_calls, cls.seats, cls.storage, cls.active_users = cls.metrics
+        cls.charge = cls.env['fusion.billing.charge'].create({
+            'plan_id': cls.plan.id,
+            'metric_id': cls.api_calls.id,
+            'product_id': cls.usage_product.id,
+            'charge_model': 'standard',
+            'price': 0.0125,
+            'currency_id': cls.currency.id,
+        })
+        cls.customer = cls.env['res.partner'].create({'name': 'Acme Analytics', 'is_company': True})
+        cls.service = cls.env['fusion.billing.service'].create({
+            'name': 'Analytics Cloud', 'code': 'analytics', 'partner_ids': [Command.link(cls.customer.id)],
+            'webhook_url': 'https://hooks.example.com/billing',
+        })
+        cls.subscription = cls._create_subscription(cls.customer)
+
+        cls.billing_user = new_test_user(cls.env, login='fb_user', groups='fusion_billing.group_fusion_billing_user')
+        cls.billing_manager = new_test_user(
+            cls.env, login='fb_manager', groups='fusion_billing.group_fusion_billing_manager')
+        cls.salesperson = new_test_user(cls.env, login='fb_salesperson', groups='sales_team.group_sale_salesman')
+
+    @classmethod
+    def _create_subscription(cls, partner, plan=None, confirm=True):
+        order = cls.env['sale.order'].create({
+            'partner_id': partner.id,
+            'plan_id': (plan or cls.plan).id,
+            'require_payment': False,
+            'start_date': '2026-11-01',
+            'order_line': [Command.create({'product_id': cls.usage_product.id, 'product_uom_qty': 0,
+                                           'price_unit': 0.0})],
+        })
+        if confirm:
+            order.action_confirm()
+        return order
+
+    def _record(self, quantity, start, end, key=None, metric='api_calls', subscription=None):
+        return self.env['fusion.billing.usage']._record_usage_with_result(
+            subscription or self.subscription, metric, quantity, start, end, key)
+
+
+def utc(*args):
+    """A naive UTC datetime, as Odoo stores them."""
+    return datetime(*args)

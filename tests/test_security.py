@@ -1,0 +1,65 @@
+from odoo import Command
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .common import FusionBillingCase, utc
+
+
+@tagged('post_install', '-at_install')
+class TestAccessRights(FusionBillingCase):
+
+    def test_billing_user_reads_but_cannot_configure_or_see_secrets(self):
+        service = self.service.with_user(self.billing_user)
+        self.assertEqual(service.name, 'Analytics Cloud')
+        with self.assertRaises(AccessError):
+            service.read(['webhook_secret'])
+        with self.assertRaises(AccessError):
+            service.read(['api_key_hash'])
+        with self.assertRaises(AccessError):
+            self.charge.with_user(self.billing_user).write({'price': 0})
+        with self.assertRaises(AccessError):
+            service._generate_api_key()
+
+    def test_manager_sees_the_webhook_secret(self):
+        secret = self.service.with_user(self.billing_manager).webhook_secret
+        self.assertEqual(len(secret), 64)
+
+    def test_salesperson_sees_no_api_key_hash(self):
+        self.service._generate_api_key()
+        with self.assertRaises(AccessError):
+            self.service.with_user(self.salesperson).read(['api_key_hash'])
+        with self.assertRaises(AccessError):
+            self.env['fusion.billing.usage'].with_user(self.salesperson).search([])
+
+    def test_user_of_another_company_sees_nothing(self):
+        self._record(5, utc(2026, 11, 1), utc(2026, 11, 2))
+        other_company = self.env['res.company'].create({'name': 'Other Co'})
+        outsider = new_test_user(self.env, login='fb_outsider', groups='fusion_billing.group_fusion_billing_manager',
+                                 company_id=other_company.id, company_ids=[Command.set(other_company.ids)])
+        for model in ('fusion.billing.service', 'fusion.billing.charge', 'fusion.billing.usage',
+                      'fusion.billing.webhook', 'fusion.billing.reconciliation'):
+            self.assertFalse(self.env[model].with_user(outsider).search([]), model)
+        self.assertEqual(self.env['fusion.billing.service'].with_user(self.billing_manager).search([]), self.service)
+
+    def test_technical_api_user_is_inactive_with_minimal_rights(self):
+        api_user = self.env.ref('fusion_billing.user_fusion_billing_api')
+        self.assertFalse(api_user.active)
+        self.assertEqual(api_user.all_group_ids, self.env.ref('fusion_billing.group_fusion_billing_api'))
+        as_api = self.env['fusion.billing.usage'].with_user(api_user).with_company(self.company)
+        usage = as_api.create({'subscription_id': self.subscription.id, 'metric_id': self.api_calls.id,
+                               'period_start': utc(2026, 11, 1), 'period_end': utc(2026, 11, 2), 'quantity': 3})
+        self.assertEqual(usage.create_uid, api_user)
+        for model in ('fusion.billing.webhook', 'fusion.billing.reconciliation'):
+            with self.assertRaises(AccessError):
+                self.env[model].with_user(api_user).search([])
+        with self.assertRaises(AccessError):
+            self.service.with_user(api_user).read(['api_key_hash'])
+        with self.assertRaises(AccessError):
+            usage.with_user(api_user).unlink()
+        with self.assertRaises(AccessError):
+            self.charge.with_user(api_user).write({'price': 1})
+
+    def test_api_user_may_work_in_every_company_with_a_service(self):
+        other_company = self.env['res.company'].create({'name': 'Other Co'})
+        self.env['fusion.billing.service'].create({'name': 'B', 'code': 'b', 'company_id': other_company.id})
+        self.assertIn(other_company, self.env.ref('fusion_billing.user_fusion_billing_api').company_ids)

@@ -1,0 +1,96 @@
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import tagged
+
+from .common import FusionBillingCase, utc
+
+NOV_1, NOV_2, DEC_1 = utc(2026, 11, 1), utc(2026, 11, 2), utc(2026, 12, 1)
+
+
+@tagged('post_install', '-at_install')
+class TestRecordUsage(FusionBillingCase):
+
+    def test_same_key_updates_the_quantity_in_place(self):
+        first, result = self._record(100, NOV_1, NOV_2, key='k-1')
+        self.assertEqual(result, 'created')
+        again, result = self._record(100, NOV_1, NOV_2, key='k-1')
+        self.assertEqual((again, result), (first, 'unchanged'))
+        changed, result = self._record(250, NOV_1, NOV_2, key='k-1')
+        self.assertEqual((changed, result), (first, 'updated'))
+        self.assertEqual(first.quantity, 250)
+        self.assertEqual(self.env['fusion.billing.usage'].search_count(
+            [('subscription_id', '=', self.subscription.id)]), 1)
+
+    def test_same_key_on_another_subscription_or_metric_is_another_row(self):
+        other_subscription = self._create_subscription(self.customer)
+        first, _ = self._record(1, NOV_1, NOV_2, key='shared')
+        on_other_subscription, result_subscription = self._record(
+            2, NOV_1, NOV_2, key='shared', subscription=other_subscription)
+        on_other_metric, result_metric = self._record(3, NOV_1, NOV_2, key='shared', metric='seats')
+        self.assertEqual((result_subscription, result_metric), ('created', 'created'))
+        self.assertEqual(len(first | on_other_subscription | on_other_metric), 3)
+        self.assertEqual(first.quantity, 1)
+
+    def test_same_key_for_another_period_is_refused(self):
+        usage, _ = self._record(10, NOV_1, NOV_2, key='k-period')
+        with self.assertRaisesRegex(ValidationError, 'another period'):
+            self._record(10, NOV_2, utc(2026, 11, 3), key='k-period')
+        self.assertEqual((usage.period_start, usage.period_end, usage.quantity), (NOV_1, NOV_2, 10))
+
+    def test_rows_without_key_are_plain_inserts(self):
+        first, _ = self._record(5, NOV_1, NOV_2)
+        second, _ = self._record(5, NOV_1, NOV_2)
+        self.assertNotEqual(first, second)
+
+    def test_timestamps_with_an_offset_are_stored_as_naive_utc(self):
+        usage, _ = self._record(1, '2026-11-01T02:00:00+02:00', '2026-11-01T01:00:00Z')
+        self.assertEqual((usage.period_start, usage.period_end), (NOV_1, utc(2026, 11, 1, 1)))
+
+    def test_bad_input_is_refused_with_a_sentence(self):
+        with self.assertRaisesRegex(UserError, 'no metric with the code'):
+            self._record(1, NOV_1, NOV_2, metric='unknown')
+        for quantity in (-1, float('nan'), float('inf'), True, '12', None):
+            with self.subTest(quantity=quantity), self.assertRaises(ValidationError):
+                self._record(quantity, NOV_1, NOV_2)
+        with self.assertRaisesRegex(ValidationError, 'before period_end'):
+            self._record(1, NOV_2, NOV_1)
+        with self.assertRaises(ValidationError):
+            self._record(1, NOV_1, NOV_2, key='x' * 256)
+        self.assertFalse(self.subscription.fusion_usage_ids)
+
+    def test_usage_only_on_subscriptions(self):
+        order = self.env['sale.order'].create({'partner_id': self.customer.id})
+        with self.assertRaisesRegex(ValidationError, 'not one'):
+            self._record(1, NOV_1, NOV_2, subscription=order)
+
+
+@tagged('post_install', '-at_install')
+class TestAggregate(FusionBillingCase):
+
+    def _aggregate(self, metric, start=NOV_1, end=DEC_1):
+        return self.env['fusion.billing.usage']._aggregate(self.subscription, metric, start, end)
+
+    def _store(self, metric, rows):
+        for start, quantity in rows:
+            self._record(quantity, start, utc(2026, 11, 30, 23), metric=metric.code)
+
+    def test_no_rows_is_zero_for_every_aggregation(self):
+        for metric in self.metrics:
+            self.assertEqual(self._aggregate(metric), 0, metric.aggregation)
+
+    def test_window_is_half_open_on_period_start(self):
+        self._store(self.api_calls, [(utc(2026, 10, 31, 23), 1), (NOV_1, 10), (utc(2026, 11, 15), 100)])
+        self._record(1000, DEC_1, utc(2026, 12, 2))
+        self.assertEqual(self._aggregate(self.api_calls), 110,
+                         "a row at the window's start counts, one at its end belongs to the next window")
+        self.assertEqual(self._aggregate(self.api_calls, DEC_1, utc(2027, 1, 1)), 1000)
+
+    def test_each_aggregation(self):
+        rows = [(NOV_1, 3), (utc(2026, 11, 10), 7), (utc(2026, 11, 20), 5), (utc(2026, 11, 25), 3)]
+        expected = {self.api_calls: 18, self.seats: 7, self.storage: 3, self.active_users: 3}
+        for metric, value in expected.items():
+            self._store(metric, rows)
+            self.assertEqual(self._aggregate(metric), value, metric.aggregation)
+
+    def test_last_breaks_ties_with_the_most_recent_write(self):
+        self._store(self.storage, [(utc(2026, 11, 20), 40), (utc(2026, 11, 20), 42), (utc(2026, 11, 5), 99)])
+        self.assertEqual(self._aggregate(self.storage), 42)

@@ -1,0 +1,1 @@
+from . import fusion_billing_api_key_show
