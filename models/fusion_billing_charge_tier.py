@@ -10,10 +10,10 @@ class FusionBillingChargeTier(models.Model):
 
     charge_id = fields.Many2one('fusion.billing.charge', required=True, ondelete='cascade', index=True)
     up_to = fields.Float(digits=(16, 4),
-                         help="Last unit of the tier. Leave empty for the open-ended last tier.")
+                         help="Last unit of the tier. 0 (empty) makes it the open-ended last tier.")
     is_open_ended = fields.Boolean(compute='_compute_is_open_ended', store=True)
-    unit_price = fields.Float(digits='Product Price', required=True, default=0.0)
-    flat_fee = fields.Float(digits='Product Price', default=0.0,
+    unit_price = fields.Float(digits=(16, 6), required=True, default=0.0)
+    flat_fee = fields.Float(digits=(16, 6), default=0.0,
                             help="Charged once per period when at least one unit enters the tier.")
     currency_id = fields.Many2one(related='charge_id.currency_id')
 

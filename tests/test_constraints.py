@@ -88,6 +88,15 @@ class TestConstraints(FusionBillingCase):
         with self.assertRaises(ValidationError):
             charge.tier_ids.filtered('is_open_ended').up_to = 50
 
+    def test_prices_keep_fractions_of_a_cent(self):
+        self.assertEqual(self.charge._rate(1500).amount, 18.75)
+        charge = self.env['fusion.billing.charge'].create(self._charge_values(charge_model='volume', tier_ids=[
+            Command.create({'up_to': 1000, 'unit_price': 0.0125, 'flat_fee': 0.5}),
+            Command.create({'up_to': 0, 'unit_price': 0.004})]))
+        self.assertEqual(charge.tier_ids.mapped('unit_price'), [0.0125, 0.004])
+        self.assertEqual(charge._rate(1000).amount, 13)
+        self.assertEqual(charge._rate(1001).amount, 4)
+
     def test_charge_product_must_be_postpaid_and_recurring(self):
         prepaid = self.env['product.product'].create({
             'name': 'Prepaid', 'type': 'service', 'recurring_invoice': True, 'invoice_policy': 'order'})
