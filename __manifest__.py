@@ -11,6 +11,7 @@
         'security/fusion_billing_security.xml',
         'security/ir.model.access.csv',
         'data/fusion_billing_event_type_data.xml',
+        'data/ir_cron_data.xml',
         'views/fusion_billing_service_views.xml',
         'views/fusion_billing_metric_views.xml',
         'views/fusion_billing_charge_views.xml',

@@ -14,6 +14,7 @@ from .const import (
     TIERED_CHARGE_MODELS,
 )
 from .exceptions import EngineError, InputError, TermsError, TierError
+from .line_values import describe_rating, line_quantity_and_price, natural_unit_price
 from .money import format_decimal, round_amount, to_decimal
 from .parsing import (
     load_json_object,
@@ -47,6 +48,9 @@ __all__ = [
     'TierError',
     'UsageRow',
     'aggregate',
+    'describe_rating',
+    'line_quantity_and_price',
+    'natural_unit_price',
     'billable_quantity',
     'format_decimal',
     'get_charge_model',

@@ -8,4 +8,5 @@ from . import fusion_billing_reconciliation
 from . import fusion_billing_webhook
 from . import sale_subscription_plan
 from . import sale_order
+from . import sale_order_rating
 from . import sale_order_line

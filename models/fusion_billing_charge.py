@@ -2,9 +2,11 @@ from decimal import Decimal
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from .. import engine
 from ..engine.const import CHARGE_MODELS, TIERED_CHARGE_MODELS
+from .fusion_billing_usage import AGGREGATION_SQL
 
 CHARGE_MODEL_LABELS = {
     'standard': "Standard (per unit)",
@@ -113,3 +115,54 @@ class FusionBillingCharge(models.Model):
         """Price ``aggregated_quantity`` units with this charge; return an engine Rating."""
         self.ensure_one()
         return engine.rate(aggregated_quantity, self._get_charge_terms(), Decimal(repr(self.currency_id.rounding)))
+
+    def _fc_open_period_quantities(self, subscription_ids):
+        """Return {subscription id: aggregated quantity} of the open period of each of
+        ``subscription_ids`` (subscriptions on this charge's plan), in one query.
+
+        The open period is ``[last_invoice_date or start_date, next_invoice_date)`` at
+        00:00 UTC, where Enterprise's ``last_invoice_date`` is the next invoice date minus
+        one billing period when that is not before the start. Once the charge's line has
+        been invoiced, the period starts the day after the line's last invoiced day,
+        which is where Enterprise starts the line's next invoice.
+        """
+        self.ensure_one()
+        if not subscription_ids:
+            return {}
+        plan = self.plan_id
+        self.env['fusion.billing.usage'].flush_model()
+        self.env['sale.order'].flush_model(['start_date', 'next_invoice_date'])
+        self.env['sale.order.line'].flush_model(['order_id', 'fusion_charge_id', 'last_invoiced_date'])
+        rows = self.env.execute_query(SQL(
+            """WITH period AS (
+                   SELECT so.id, so.next_invoice_date AS period_end,
+                          COALESCE(
+                              line.last_invoiced_date + 1,
+                              CASE WHEN (so.next_invoice_date - %(billing_period)s::interval)::date
+                                        >= COALESCE(so.start_date, %(today)s)
+                                   THEN (so.next_invoice_date - %(billing_period)s::interval)::date
+                              END,
+                              so.start_date
+                          ) AS period_start
+                     FROM sale_order so
+                LEFT JOIN sale_order_line line ON line.order_id = so.id AND line.fusion_charge_id = %(charge)s
+                    WHERE so.id IN %(subscriptions)s
+               )
+               SELECT period.id, usage_total.quantity
+                 FROM period
+                 JOIN LATERAL (
+                      SELECT %(aggregate)s AS quantity
+                        FROM fusion_billing_usage usage
+                       WHERE usage.subscription_id = period.id
+                         AND usage.metric_id = %(metric)s
+                         AND usage.period_start >= period.period_start
+                         AND usage.period_start < period.period_end
+                 ) usage_total ON TRUE""",
+            billing_period=f"{plan.billing_period_value} {plan.billing_period_unit}s",
+            today=fields.Date.today(),
+            charge=self.id,
+            subscriptions=tuple(subscription_ids),
+            aggregate=AGGREGATION_SQL[self.metric_id.aggregation],
+            metric=self.metric_id.id,
+        ))
+        return {subscription_id: float(quantity or 0.0) for subscription_id, quantity in rows}

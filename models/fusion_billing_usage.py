@@ -1,10 +1,16 @@
+import logging
 from datetime import datetime, timezone
 
-from odoo import api, fields, models
+from odoo import api, fields, models, modules
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from .. import engine
+
+_logger = logging.getLogger(__name__)
+
+# Subscriptions rated per query and per commit.
+RATING_BATCH_SIZE = 1000
 
 # How each aggregation reads the rows of one window: the SQL twin of engine.aggregate.
 # "last" takes the row with the latest period_start, ties going to the latest write.
@@ -143,3 +149,34 @@ class FusionBillingUsage(models.Model):
             end=period_end,
         ))
         return float(rows[0][0])
+
+    @api.model
+    def _cron_rate_open_periods(self, batch_size=RATING_BATCH_SIZE):
+        """Hourly: rate every active charge onto the running subscriptions of its plan.
+
+        The subscriptions of a plan are read in batches; for each batch, every charge of
+        the plan aggregates its usage in one query, and the usage lines of the batch are
+        written together. Progress is committed after each batch. A subscription in
+        another currency than a charge's is not rated for that charge, and is logged.
+        """
+        auto_commit = not modules.module.current_test
+        SaleOrder = self.env['sale.order']
+        charges = self.env['fusion.billing.charge'].search([('active', '=', True)])
+        for (plan, company), plan_charges in charges.grouped(lambda c: (c.plan_id, c.company_id)).items():
+            plan_charges = plan_charges.with_company(company)
+            after_id = 0
+            while rows := SaleOrder._fc_subscriptions_to_rate(plan, company, after_id, batch_size):
+                after_id = rows[-1][0]
+                quantities = {}
+                for charge in plan_charges:
+                    same_currency = [sid for sid, currency_id in rows if currency_id == charge.currency_id.id]
+                    if len(same_currency) < len(rows):
+                        _logger.warning(
+                            "Fusion Billing: charge %s (%s) not rated on subscriptions %s: their currency is not %s.",
+                            charge.id, charge.display_name,
+                            [sid for sid, currency_id in rows if currency_id != charge.currency_id.id],
+                            charge.currency_id.name)
+                    quantities[charge] = charge._fc_open_period_quantities(same_currency)
+                SaleOrder.with_company(company)._fc_apply_ratings(quantities)
+                if auto_commit:
+                    self.env['ir.cron']._commit_progress(processed=len(rows))

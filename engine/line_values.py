@@ -1,0 +1,104 @@
+"""From a rating to the values of the subscription line that carries it.
+
+Odoo invoices a postpaid line at ``delivered quantity x unit price``, and stores both
+with a fixed number of decimals (2 by default, the "Product Unit" and "Product Price"
+precisions). The rated amount must survive that product exactly, so the pair is
+chosen here rather than left to rounding; the line's description carries the real
+units and prices.
+"""
+
+from decimal import Decimal
+
+from .charge_models.volume import VolumeChargeModel
+from .const import (
+    CHARGE_MODEL_GRADUATED,
+    CHARGE_MODEL_PACKAGE,
+    CHARGE_MODEL_STANDARD,
+    CHARGE_MODEL_VOLUME,
+)
+from .exceptions import EngineError
+from .money import decimal_context, format_decimal, to_decimal
+
+
+def fits(value, digits):
+    """True when ``value`` has at most ``digits`` decimals."""
+    return value == value.quantize(Decimal(1).scaleb(-digits))
+
+
+def line_quantity_and_price(amount, billable_quantity, unit_price, price_digits, quantity_digits):
+    """Return (quantity, price_unit) whose product is exactly ``amount``.
+
+    The natural pair (billable units at ``unit_price``, None when the charge has no single
+    unit price) is kept when it multiplies out to the amount and both fit their precisions; otherwise one unit at the amount;
+    otherwise a fraction of a unit (0.1, 0.01, ...) at a larger price, for currencies
+    with more decimals than the price precision. A zero amount gives quantity 0.
+    """
+    amount = to_decimal(amount, "Amount")
+    billable_quantity = to_decimal(billable_quantity, "Billable quantity")
+    unit_price = None if unit_price is None else to_decimal(unit_price, "Unit price")
+    natural = unit_price is not None and fits(unit_price, price_digits)
+    with decimal_context():
+        if amount == 0:
+            return Decimal(0), unit_price if natural else Decimal(0)
+        if natural and billable_quantity * unit_price == amount and fits(billable_quantity, quantity_digits):
+            return billable_quantity, unit_price
+        for decimals in range(quantity_digits + 1):
+            quantity = Decimal(1).scaleb(-decimals)
+            price = amount.scaleb(decimals)
+            if fits(price, price_digits):
+                return quantity, price
+    raise EngineError(
+        f"The amount {format_decimal(amount)} cannot be written as a quantity with {quantity_digits} "
+        f"decimals times a price with {price_digits} decimals.")
+
+
+def natural_unit_price(terms, rating):
+    """The single per-unit price of ``rating`` when there is one, else None.
+
+    Standard charges have one; a volume charge has its tier's price when that tier adds
+    no flat fee. Package and graduated amounts are not a quantity times one price.
+    """
+    if terms.charge_model == CHARGE_MODEL_STANDARD:
+        return terms.price
+    if terms.charge_model == CHARGE_MODEL_VOLUME and rating.billable_quantity > 0:
+        tier = VolumeChargeModel.tier_for(rating.billable_quantity, terms.tiers)
+        if not tier.flat_fee:
+            return tier.unit_price
+    return None
+
+
+def describe_rating(label, unit_name, terms, rating):
+    """Return the text of a usage line: what was counted, what was free, how it was priced."""
+    unit = f" {unit_name}" if unit_name else ""
+    lines = [
+        f"{label}: {_number(rating.aggregated_quantity)}{unit}, {_number(rating.included_quantity)} included, "
+        f"{_number(rating.billable_quantity)} billable"
+    ]
+    if terms.charge_model == CHARGE_MODEL_STANDARD:
+        lines.append(f"{_number(rating.billable_quantity)} x {format_decimal(terms.price)}")
+    elif terms.charge_model == CHARGE_MODEL_PACKAGE:
+        lines.append(f"Packages of {terms.unit_batch}{unit} at {format_decimal(terms.price)} each")
+    else:
+        title = "Graduated" if terms.charge_model == CHARGE_MODEL_GRADUATED else "Volume"
+        lines.append(f"{title} tiers: " + "; ".join(_describe_tiers(terms.tiers)))
+    return "\n".join(lines)
+
+
+def _describe_tiers(tiers):
+    lower = Decimal(0)
+    for tier in tiers:
+        fee = f" + {format_decimal(tier.flat_fee)}" if tier.flat_fee else ""
+        if tier.up_to is None:
+            yield f"above {_number(lower)} at {format_decimal(tier.unit_price)}{fee}"
+        else:
+            yield f"{_number(lower)}-{_number(tier.up_to)} at {format_decimal(tier.unit_price)}{fee}"
+            lower = tier.up_to
+
+
+def _number(value):
+    """A quantity with thousands separators: 1500 reads 1,500, 2.5 reads 2.5."""
+    text = format_decimal(value)
+    whole, _, fraction = text.partition('.')
+    sign = '-' if whole.startswith('-') else ''
+    whole = f"{int(whole.lstrip('-')):,}"
+    return sign + whole + (f".{fraction}" if fraction else '')

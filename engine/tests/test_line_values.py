@@ -1,0 +1,70 @@
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine import ChargeTerms, EngineError, Tier, rate
+from engine.line_values import describe_rating, line_quantity_and_price, natural_unit_price
+
+CENT = Decimal('0.01')
+
+
+def test_natural_pair_is_kept_when_it_fits():
+    assert line_quantity_and_price(Decimal('750'), Decimal(1500), Decimal('0.5'), 2, 2) == (1500, Decimal('0.5'))
+
+
+def test_sub_cent_price_becomes_one_unit_at_the_amount():
+    # 1,500 units at 0.0125 = 18.75: 0.0125 does not fit a 2-decimal price.
+    assert line_quantity_and_price(Decimal('18.75'), Decimal(1500), Decimal('0.0125'), 2, 2) == (1, Decimal('18.75'))
+
+
+def test_more_currency_decimals_than_price_decimals():
+    quantity, price = line_quantity_and_price(Decimal('1.234'), Decimal(7), None, 2, 2)
+    assert (quantity, price) == (Decimal('0.1'), Decimal('12.34'))
+    assert quantity * price == Decimal('1.234')
+
+
+def test_zero_amount_is_zero_quantity():
+    assert line_quantity_and_price(Decimal(0), Decimal(0), Decimal('0.0125'), 2, 2)[0] == 0
+
+
+def test_an_amount_that_cannot_be_expressed_is_refused():
+    with pytest.raises(EngineError):
+        line_quantity_and_price(Decimal('0.00001'), Decimal(1), None, 2, 2)
+
+
+@given(
+    cents=st.integers(min_value=0, max_value=10**12),
+    billable=st.integers(min_value=0, max_value=10**7),
+    price_thousandths=st.none() | st.integers(min_value=0, max_value=10**6),
+)
+def test_quantity_times_price_is_always_the_amount(cents, billable, price_thousandths):
+    amount = Decimal(cents) * CENT
+    unit_price = None if price_thousandths is None else Decimal(price_thousandths) / 1000
+    quantity, price = line_quantity_and_price(amount, Decimal(billable), unit_price, 2, 2)
+    assert quantity * price == amount
+    assert quantity == quantity.quantize(CENT) and price == price.quantize(CENT)
+
+
+def test_natural_unit_price_by_model():
+    standard = ChargeTerms('standard', price=Decimal('0.0125'))
+    assert natural_unit_price(standard, rate(100, standard, CENT)) == Decimal('0.0125')
+    tiers = (Tier(Decimal(100), Decimal(1), Decimal(5)), Tier(None, Decimal('0.5')))
+    volume = ChargeTerms('volume', tiers=tiers)
+    assert natural_unit_price(volume, rate(150, volume, CENT)) == Decimal('0.5')
+    assert natural_unit_price(volume, rate(50, volume, CENT)) is None, "a flat fee breaks the single price"
+    graduated = ChargeTerms('graduated', tiers=tiers)
+    assert natural_unit_price(graduated, rate(150, graduated, CENT)) is None
+
+
+def test_description_shows_units_included_and_tiers():
+    tiers = (Tier(Decimal(10000), Decimal('0.01')), Tier(None, Decimal('0.005'), Decimal(10)))
+    terms = ChargeTerms('graduated', included_quantity=Decimal(1000), tiers=tiers)
+    text = describe_rating('API calls', 'calls', terms, rate(20700, terms, CENT))
+    assert text.splitlines() == [
+        'API calls: 20,700 calls, 1,000 included, 19,700 billable',
+        'Graduated tiers: 0-10,000 at 0.01; above 10,000 at 0.005 + 10',
+    ]
+    standard = ChargeTerms('standard', price=Decimal('0.0125'))
+    assert describe_rating('API calls', '', standard, rate(1500, standard, CENT)).splitlines()[1] == '1,500 x 0.0125'
