@@ -9,4 +9,6 @@ from . import fusion_billing_webhook
 from . import sale_subscription_plan
 from . import sale_order
 from . import sale_order_rating
+from . import sale_order_invoicing
+from . import account_move
 from . import sale_order_line

@@ -68,6 +68,46 @@ class FusionBillingUsage(models.Model):
         "A usage quantity must be a finite number, zero or more.")
     _window_index = models.Index('(subscription_id, metric_id, period_start)')
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        usages = super().create(vals_list)
+        usages._fc_flag_late_usage()
+        return usages
+
+    def write(self, vals):
+        result = super().write(vals)
+        if {'subscription_id', 'metric_id', 'period_start', 'quantity'} & set(vals):
+            self._fc_flag_late_usage()
+        return result
+
+    def _fc_flag_late_usage(self):
+        """Usage for a period that was already invoiced is kept; the reconciliation row of
+        that period shows how much more there is now than was billed. One query finds
+        the rows concerned, whatever the number of usage rows."""
+        if not self:
+            return
+        self.flush_recordset(['subscription_id', 'metric_id', 'period_start', 'quantity'])
+        reconciliation_ids = [row_id for row_id, in self.env.execute_query(SQL(
+            """SELECT DISTINCT rec.id
+                 FROM fusion_billing_usage usage
+                 JOIN fusion_billing_reconciliation rec
+                   ON rec.subscription_id = usage.subscription_id AND rec.metric_id = usage.metric_id
+                 JOIN sale_order so ON so.id = rec.subscription_id
+                WHERE usage.id IN %(usage_ids)s
+                  AND usage.period_start >= rec.period_start
+                  AND (usage.period_start < rec.period_end + 1
+                       -- after the last invoice of a closed subscription, everything is late
+                       OR (so.subscription_state IN ('5_renewed', '6_churn')
+                           AND NOT EXISTS (SELECT 1
+                                             FROM fusion_billing_reconciliation later
+                                            WHERE later.subscription_id = rec.subscription_id
+                                              AND later.charge_id = rec.charge_id
+                                              AND later.period_start > rec.period_start)))""",
+            usage_ids=tuple(self.ids),
+        ))]
+        if reconciliation_ids:
+            self.env['fusion.billing.reconciliation'].sudo().browse(reconciliation_ids)._fc_check_late_usage()
+
     @api.constrains('subscription_id')
     def _check_subscription(self):
         for usage in self:

@@ -103,6 +103,7 @@ class SaleOrder(models.Model):
                         rating.amount, rating.billable_quantity, engine.natural_unit_price(terms, rating),
                         price_digits, quantity_digits)
                     values = {
+                        'fusion_rated_quantity': float(rating.aggregated_quantity),
                         'qty_delivered': float(line_quantity),
                         'price_unit': float(price),
                         'name': engine.describe_rating(charge.metric_id.name, charge.metric_id.unit_name, terms,

@@ -18,6 +18,11 @@ class FusionBillingCase(TransactionCase):
             'name': 'API calls (metered)', 'type': 'service', 'recurring_invoice': True,
             'invoice_policy': 'delivery', 'list_price': 0.0,
         })
+        # Every subscription needs a recurring line; this one is postpaid and never used.
+        cls.access_product = cls.env['product.product'].create({
+            'name': 'Platform access', 'type': 'service', 'recurring_invoice': True,
+            'invoice_policy': 'delivery', 'list_price': 0.0,
+        })
         cls.metrics = cls.env['fusion.billing.metric'].create([
             {'name': 'API calls', 'code': 'api_calls', 'aggregation': 'sum', 'unit_name': 'calls'},
             {'name': 'Seats', 'code': 'seats', 'aggregation': 'max', 'unit_name': 'seats'},
@@ -52,7 +57,7 @@ class FusionBillingCase(TransactionCase):
             'plan_id': (plan or cls.plan).id,
             'require_payment': False,
             'start_date': '2026-11-01',
-            'order_line': [Command.create({'product_id': cls.usage_product.id, 'product_uom_qty': 0,
+            'order_line': [Command.create({'product_id': cls.access_product.id, 'product_uom_qty': 0,
                                            'price_unit': 0.0})],
         })
         if confirm:

@@ -90,10 +90,10 @@ class TestRating(FusionBillingCase):
         other_plan = self._create_subscription(self.customer, plan=yearly)
         paused = self._create_subscription(self.customer)
         churned = self._create_subscription(self.customer)
-        for subscription in (other_plan, paused, churned):
-            self._record(100, utc(2026, 11, 3), utc(2026, 11, 4), subscription=subscription)
         paused.pause_subscription()
         churned.set_close()
+        for subscription in (other_plan, paused, churned):
+            self._record(100, utc(2026, 11, 3), utc(2026, 11, 4), subscription=subscription)
         self._record(100, utc(2026, 11, 3), utc(2026, 11, 4))
         self._rate()
         self.assertTrue(self._line())
