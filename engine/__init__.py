@@ -28,9 +28,15 @@ from .parsing import (
 from .pricing import Rating, billable_quantity, rate
 from .terms import ChargeTerms, validate_terms
 from .tiers import Tier, validate_tiers
+from .usage_request import Problem, RequestRefused, UsageEvent, check_body_size, parse_usage_request
 from .windows import BillingWindow, midnight_utc, open_billing_window
 
 __all__ = [
+    'Problem',
+    'RequestRefused',
+    'UsageEvent',
+    'check_body_size',
+    'parse_usage_request',
     'AGGREGATIONS',
     'CHARGE_MODELS',
     'CHARGE_MODEL_REGISTRY',

@@ -48,3 +48,11 @@ EVENT_TYPES = (
     EVENT_SUBSCRIPTION_REACTIVATED,
     EVENT_USAGE_THRESHOLD_REACHED,
 )
+
+# Usage API limits: a larger request is answered 413.
+MAX_EVENTS_PER_REQUEST = 1000
+MAX_REQUEST_BYTES = 1024 * 1024
+
+# Fields a usage event may carry; anything else is refused (a typo such as
+# "idempotencyKey" would otherwise silently turn a re-send into a double count).
+USAGE_EVENT_FIELDS = ('subscription_id', 'metric', 'quantity', 'period_start', 'period_end', 'idempotency_key')

@@ -4,6 +4,7 @@ from . import fusion_billing_metric
 from . import fusion_billing_charge_tier
 from . import fusion_billing_charge
 from . import fusion_billing_usage
+from . import fusion_billing_usage_ingestion
 from . import fusion_billing_reconciliation
 from . import fusion_billing_webhook
 from . import sale_subscription_plan

@@ -5,3 +5,4 @@ from . import test_invoicing_cycle
 from . import test_rating
 from . import test_security
 from . import test_usage
+from . import test_usage_api

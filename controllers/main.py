@@ -1,0 +1,88 @@
+import json
+import logging
+
+from psycopg2 import errors as pg_errors
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from odoo import http
+from odoo.http import request
+
+from .. import engine
+
+_logger = logging.getLogger(__name__)
+
+# Odoo retries a request that failed on these; they must not be turned into an answer.
+RETRIED_ERRORS = (pg_errors.LockNotAvailable, pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+API_USER = 'fusion_billing.user_fusion_billing_api'
+
+
+def json_response(status, payload, headers=()):
+    """A JSON response with an exact Content-Length (ASCII-only body)."""
+    body = json.dumps(payload, ensure_ascii=True)
+    return request.make_response(body, headers=[('Content-Type', 'application/json'), *headers], status=status)
+
+
+def error_response(status, code, message, details=None, headers=()):
+    error = {'code': code, 'message': message}
+    if details is not None:
+        error['details'] = details
+    return json_response(status, {'status': 'error', 'error': error}, headers)
+
+
+class FusionBillingApi(http.Controller):
+    """Machine-facing JSON API for source apps. Each route translates HTTP into one model
+    call and its result back into HTTP; every answer, errors included, is JSON."""
+
+    # No `methods=`: Odoo would answer other methods itself, in HTML.
+    @http.route('/fusion_billing/v1/usage', type='http', auth='none', csrf=False, readonly=False,
+                save_session=False)
+    def post_usage(self, **_query):
+        httprequest = request.httprequest
+        if httprequest.method != 'POST':
+            return error_response(405, 'method_not_allowed', "Use POST to report usage.", headers=[('Allow', 'POST')])
+        service = self._authenticated_service()
+        if not service:
+            return error_response(401, 'unauthorized', "A valid API key is required: Authorization: Bearer <key>.",
+                                  headers=[('WWW-Authenticate', 'Bearer')])
+        if httprequest.mimetype != 'application/json':
+            return error_response(415, 'unsupported_media_type', "The request body must be application/json.")
+        try:
+            engine.check_body_size(httprequest.content_length)
+            raw = httprequest.get_data(cache=False)
+            events = engine.parse_usage_request(raw)
+        except RequestEntityTooLarge:
+            return error_response(413, 'payload_too_large', "The request body is too large.")
+        except engine.RequestRefused as refused:
+            details = [problem.as_dict() for problem in refused.problems] if refused.status == 400 else None
+            return error_response(refused.status, refused.code, refused.message, details)
+        try:
+            result = self._as_api_user(service)['fusion.billing.usage']._record_usage_batch(service, events)
+        except RETRIED_ERRORS:
+            raise
+        except Exception:  # pylint: disable=broad-exception-caught  # a bug must still answer JSON, and write nothing
+            request.env.cr.rollback()
+            _logger.exception("Fusion Billing: usage batch of service %s failed", service.code)
+            return error_response(500, 'internal_error', "The usage could not be stored; nothing was written.")
+        if result.status == 'forbidden':
+            return error_response(403, 'forbidden', "Some events are for subscriptions this key may not report on.",
+                                  [problem.as_dict() for problem in result.problems])
+        if result.status == 'validation_error':
+            return error_response(400, 'validation_error',
+                                  f"{len(result.problems)} problem(s) in the request; nothing was stored.",
+                                  [problem.as_dict() for problem in result.problems])
+        return json_response(200, {'status': 'ok', 'results': result.results})
+
+    def _authenticated_service(self):
+        """The active service whose key is in the Authorization header, or an empty recordset."""
+        scheme, _, key = request.httprequest.headers.get('Authorization', '').partition(' ')
+        Service = request.env['fusion.billing.service'].sudo()
+        if scheme.lower() != 'bearer' or not key.strip():
+            return Service.browse()
+        return Service._find_by_api_key(key.strip())
+
+    def _as_api_user(self, service):
+        """An environment of the technical API user, in the service's company."""
+        api_user = request.env.ref(API_USER).sudo()
+        request.update_env(user=api_user.id, context={**request.env.context,
+                                                      'allowed_company_ids': service.company_id.ids})
+        return request.env

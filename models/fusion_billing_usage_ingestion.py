@@ -1,0 +1,177 @@
+from dataclasses import dataclass, field
+
+from odoo import api, models
+from odoo.tools import SQL
+
+from .. import engine
+
+FORBIDDEN_MESSAGE = "Unknown subscription, or not one this service may report usage for."
+
+
+@dataclass
+class IngestionResult:
+    """What became of a usage batch: ``status`` is 'ok' (``results`` per event),
+    'validation_error' or 'forbidden' (``problems``; nothing was written)."""
+
+    status: str
+    results: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+
+
+class FusionBillingUsage(models.Model):
+    _inherit = 'fusion.billing.usage'
+
+    @api.model
+    def _record_usage_batch(self, service, events):
+        """Store the usage ``events`` (engine.UsageEvent, already parsed) reported by
+        ``service``: every event or none, with a constant number of SQL statements
+        whatever the size of the batch.
+
+        Refused with 'validation_error' for an unknown metric or a key already stored
+        for another period; with 'forbidden' for a subscription that does not exist, is
+        not a subscription or is not one of the service's customers (the same answer
+        for the three). Otherwise each event is 'created', 'updated' (same key, new
+        quantity) or 'unchanged' (same key, same quantity).
+        """
+        service.ensure_one()
+        if not events:
+            return IngestionResult('ok')
+        metric_ids = {metric.code: metric.id for metric in self.env['fusion.billing.metric'].search_fetch(
+            [('code', 'in', list({event.metric for event in events}))], ['code'])}
+        authorized = self._fc_authorized_subscriptions(service, {event.subscription_id for event in events})
+        problems = [engine.Problem(event.index, 'metric', f"There is no metric with the code {event.metric[:50]!r}.")
+                    for event in events if event.metric not in metric_ids]
+        # Keys are compared only on the service's own subscriptions: an answer about
+        # another customer's keys would tell that they exist.
+        problems += self._fc_key_conflicts(
+            [event for event in events if event.subscription_id in authorized and event.metric in metric_ids],
+            metric_ids)
+        if problems:
+            return IngestionResult('validation_error', problems=sorted(problems, key=lambda p: (p.index, p.field)))
+        forbidden = [engine.Problem(event.index, 'subscription_id', FORBIDDEN_MESSAGE)
+                     for event in events if event.subscription_id not in authorized]
+        if forbidden:
+            return IngestionResult('forbidden', problems=forbidden)
+        results = self._fc_upsert_events(service, events, metric_ids)
+        changed = self.browse([usage_id for _index, usage_id, result in results if result != 'unchanged'])
+        changed._fc_flag_late_usage()
+        return IngestionResult('ok', results=[{'index': index, 'id': usage_id, 'result': result}
+                                              for index, usage_id, result in results])
+
+    @api.model
+    def _fc_authorized_subscriptions(self, service, subscription_ids):
+        """The ids among ``subscription_ids`` of subscriptions of ``service``'s company
+        whose customer, or the customer's company, is one of the service's customers."""
+        partner_ids = service.partner_ids.ids
+        if not partner_ids or not subscription_ids:
+            return set()
+        self.env['sale.order'].flush_model(['is_subscription', 'company_id', 'partner_id'])
+        self.env['res.partner'].flush_model(['commercial_partner_id'])
+        return {row[0] for row in self.env.execute_query(SQL(
+            """SELECT so.id
+                 FROM sale_order so
+                 JOIN res_partner partner ON partner.id = so.partner_id
+                WHERE so.id IN %(subscriptions)s
+                  AND so.is_subscription
+                  AND so.company_id = %(company)s
+                  AND (so.partner_id IN %(partners)s OR partner.commercial_partner_id IN %(partners)s)""",
+            subscriptions=tuple(subscription_ids), company=service.company_id.id, partners=tuple(partner_ids),
+        ))}
+
+    @api.model
+    def _fc_key_conflicts(self, events, metric_ids):
+        """Problems for the keyed ``events`` whose key is stored for another period."""
+        keyed = [event for event in events if event.idempotency_key is not None]
+        if not keyed:
+            return []
+        self.flush_model()
+        stored = {(subscription_id, metric_id, key): (period_start, period_end)
+                  for subscription_id, metric_id, key, period_start, period_end in self.env.execute_query(SQL(
+                      """SELECT usage.subscription_id, usage.metric_id, usage.idempotency_key,
+                                usage.period_start, usage.period_end
+                           FROM fusion_billing_usage usage
+                           JOIN unnest(%(subscriptions)s::int[], %(metrics)s::int[], %(keys)s::varchar[])
+                                AS sent(subscription_id, metric_id, idempotency_key)
+                             ON (usage.subscription_id, usage.metric_id, usage.idempotency_key)
+                              = (sent.subscription_id, sent.metric_id, sent.idempotency_key)""",
+                      subscriptions=[event.subscription_id for event in keyed],
+                      metrics=[metric_ids[event.metric] for event in keyed],
+                      keys=[event.idempotency_key for event in keyed],
+                  ))}
+        return [
+            engine.Problem(event.index, 'idempotency_key',
+                           "This idempotency key was already used for another period of this subscription "
+                           "and metric.")
+            for event in keyed
+            if stored.get((event.subscription_id, metric_ids[event.metric], event.idempotency_key),
+                          (event.period_start, event.period_end)) != (event.period_start, event.period_end)
+        ]
+
+    @api.model
+    def _fc_upsert_events(self, service, events, metric_ids):
+        """Insert or update the ``events`` in one statement; return (index, id, result)."""
+        self.flush_model()
+        now = self.env.cr.now()
+        rows = self.env.execute_query(SQL(
+            """WITH sent AS MATERIALIZED (
+                   SELECT sent.*, nextval('fusion_billing_usage_id_seq') AS new_id
+                     FROM unnest(%(indexes)s::int[], %(subscriptions)s::int[], %(metrics)s::int[],
+                                 %(quantities)s::float8[], %(starts)s::timestamp[], %(ends)s::timestamp[],
+                                 %(keys)s::varchar[])
+                          AS sent(idx, subscription_id, metric_id, quantity, period_start, period_end,
+                                  idempotency_key)
+               ),
+               stored AS (
+                   SELECT sent.idx, usage.id
+                     FROM sent
+                     JOIN fusion_billing_usage usage
+                       ON (usage.subscription_id, usage.metric_id, usage.idempotency_key)
+                        = (sent.subscription_id, sent.metric_id, sent.idempotency_key)
+               ),
+               written AS (
+                   INSERT INTO fusion_billing_usage
+                          (id, subscription_id, metric_id, service_id, period_start, period_end, quantity, source,
+                           idempotency_key, company_id, create_uid, create_date, write_uid, write_date)
+                   SELECT sent.new_id, sent.subscription_id, sent.metric_id, %(service)s, sent.period_start,
+                          sent.period_end, sent.quantity, 'push', sent.idempotency_key, so.company_id,
+                          %(uid)s, %(now)s, %(uid)s, %(now)s
+                     FROM sent
+                     JOIN sale_order so ON so.id = sent.subscription_id
+                 ORDER BY sent.idx
+                       ON CONFLICT (subscription_id, metric_id, idempotency_key) DO UPDATE
+                      SET quantity = EXCLUDED.quantity,
+                          service_id = EXCLUDED.service_id,
+                          write_uid = EXCLUDED.write_uid,
+                          write_date = EXCLUDED.write_date
+                    WHERE fusion_billing_usage.quantity IS DISTINCT FROM EXCLUDED.quantity
+                      AND fusion_billing_usage.period_start = EXCLUDED.period_start
+                      AND fusion_billing_usage.period_end = EXCLUDED.period_end
+                RETURNING id, subscription_id, metric_id, idempotency_key, (xmax = 0) AS inserted
+               )
+               SELECT sent.idx, COALESCE(written.id, stored.id),
+                      CASE WHEN written.inserted THEN 'created'
+                           WHEN written.id IS NOT NULL THEN 'updated'
+                           ELSE 'unchanged' END
+                 FROM sent
+            LEFT JOIN stored ON stored.idx = sent.idx
+            LEFT JOIN written
+                   ON (sent.idempotency_key IS NULL AND written.id = sent.new_id)
+                   OR (sent.idempotency_key IS NOT NULL
+                       AND (written.subscription_id, written.metric_id, written.idempotency_key)
+                         = (sent.subscription_id, sent.metric_id, sent.idempotency_key))
+             ORDER BY sent.idx""",
+            indexes=[event.index for event in events],
+            subscriptions=[event.subscription_id for event in events],
+            metrics=[metric_ids[event.metric] for event in events],
+            quantities=[event.quantity for event in events],
+            starts=[event.period_start for event in events],
+            ends=[event.period_end for event in events],
+            keys=[event.idempotency_key for event in events],
+            service=service.id,
+            uid=self.env.uid,
+            now=now,
+        ))
+        # The rows were written behind the ORM's back: forget what it holds about them.
+        self.invalidate_model()
+        self.env['sale.order'].invalidate_model(['fusion_usage_ids', 'fusion_usage_count', 'fusion_usage_summary'])
+        return rows

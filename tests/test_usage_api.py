@@ -1,0 +1,227 @@
+import json
+import random
+
+from odoo import Command
+from odoo.tests import HttpCase, tagged
+
+from .common import FusionBillingCase, utc
+
+URL = '/fusion_billing/v1/usage'
+
+
+@tagged('post_install', '-at_install')
+class TestUsageApi(FusionBillingCase, HttpCase):
+    """POST /fusion_billing/v1/usage with real HTTP requests."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.key = cls.service._generate_api_key()
+        cls.other_customer = cls.env['res.partner'].create({'name': 'Globex'})
+        cls.other_subscription = cls._create_subscription(cls.other_customer)
+        cls.plain_order = cls.env['sale.order'].create({'partner_id': cls.customer.id})
+        cls.api_user = cls.env.ref('fusion_billing.user_fusion_billing_api')
+
+    def _event(self, **values):
+        event = {'subscription_id': self.subscription.id, 'metric': 'api_calls', 'quantity': 1200,
+                 'period_start': '2026-11-01T00:00:00Z', 'period_end': '2026-11-01T01:00:00Z',
+                 'idempotency_key': 'app-7:api_calls:2026-11-01T00'}
+        event.update(values)
+        return {name: value for name, value in event.items() if value is not ...}
+
+    def _post(self, payload=None, raw=None, key=..., content_type='application/json', method='POST'):
+        headers = {'Content-Type': content_type} if content_type else {}
+        key = self.key if key is ... else key
+        if key is not None:
+            headers['Authorization'] = f'Bearer {key}'
+        data = raw if raw is not None else json.dumps(payload if payload is not None else {}).encode()
+        return self.url_open(URL, data=data, headers=headers, method=method)
+
+    def assertJsonError(self, response, status, code):
+        self.assertEqual(response.status_code, status, response.text)
+        self.assertTrue(response.headers['Content-Type'].startswith('application/json'), response.headers)
+        body = response.json()
+        self.assertEqual((body['status'], body['error']['code']), ('error', code))
+        self.assertTrue(body['error']['message'])
+        return body['error']
+
+    def _stored(self):
+        return self.env['fusion.billing.usage'].search([('service_id', '=', self.service.id)])
+
+    # -- success -----------------------------------------------------------------
+
+    def test_created_then_unchanged_then_updated(self):
+        response = self._post({'events': [self._event()]})
+        self.assertEqual(response.status_code, 200, response.text)
+        [result] = response.json()['results']
+        usage = self.env['fusion.billing.usage'].browse(result['id'])
+        self.assertEqual(result, {'index': 0, 'id': usage.id, 'result': 'created'})
+        self.assertRecordValues(usage, [{'subscription_id': self.subscription.id, 'metric_id': self.api_calls.id,
+                                         'quantity': 1200, 'service_id': self.service.id, 'source': 'push',
+                                         'create_uid': self.api_user.id, 'company_id': self.company.id}])
+        again = self._post({'events': [self._event()]}).json()['results']
+        self.assertEqual(again, [{'index': 0, 'id': usage.id, 'result': 'unchanged'}])
+        changed = self._post({'events': [self._event(quantity=1500)]}).json()['results']
+        self.assertEqual(changed, [{'index': 0, 'id': usage.id, 'result': 'updated'}])
+        self.assertEqual(usage.quantity, 1500)
+        self.assertEqual(len(self._stored()), 1)
+
+    def test_thousand_event_batch_twice(self):
+        events = [self._event(idempotency_key=f'k-{i}', quantity=i) for i in range(1000)]
+        first = self._post({'events': events})
+        self.assertEqual(first.status_code, 200, first.text[:500])
+        self.assertEqual([r['result'] for r in first.json()['results']], ['created'] * 1000)
+        self.assertEqual([r['index'] for r in first.json()['results']], list(range(1000)))
+        second = self._post({'events': events}).json()['results']
+        self.assertEqual([r['result'] for r in second], ['unchanged'] * 1000)
+        self.assertEqual([r['id'] for r in second], [r['id'] for r in first.json()['results']])
+        self.assertEqual(len(self._stored()), 1000)
+        self.assertEqual(sum(self._stored().mapped('quantity')), sum(range(1000)))
+
+    def test_events_without_key_are_plain_inserts(self):
+        events = [self._event(idempotency_key=..., quantity=q) for q in (1, 2, 3)]
+        results = self._post({'events': events}).json()['results']
+        self.assertEqual([r['result'] for r in results], ['created'] * 3)
+        usages = self.env['fusion.billing.usage'].browse([r['id'] for r in results])
+        self.assertEqual(usages.mapped('quantity'), [1, 2, 3])
+
+    def test_offsets_are_stored_as_naive_utc(self):
+        results = self._post({'events': [self._event(period_start='2026-11-01T02:00:00+02:00',
+                                                     period_end='2026-11-01T01:30:00')]}).json()['results']
+        usage = self.env['fusion.billing.usage'].browse(results[0]['id'])
+        self.assertEqual((usage.period_start, usage.period_end), (utc(2026, 11, 1), utc(2026, 11, 1, 1, 30)))
+
+    def test_subscription_of_a_child_contact_of_the_customer(self):
+        contact = self.env['res.partner'].create({'name': 'Jane', 'parent_id': self.customer.id})
+        subscription = self._create_subscription(contact)
+        response = self._post({'events': [self._event(subscription_id=subscription.id)]})
+        self.assertEqual(response.status_code, 200, response.text)
+
+    # -- refusals ----------------------------------------------------------------
+
+    def test_wrong_method_is_405_in_json(self):
+        for method in ('GET', 'PUT', 'DELETE'):
+            response = self.url_open(URL, method=method, headers={'Authorization': f'Bearer {self.key}'})
+            self.assertJsonError(response, 405, 'method_not_allowed')
+            self.assertEqual(response.headers['Allow'], 'POST')
+
+    def test_missing_or_bad_key_is_401(self):
+        for key in (None, '', 'nope', 'fbk_not-a-real-key', self.key + 'x'):
+            with self.subTest(key=key):
+                self.assertJsonError(self._post({'events': [self._event()]}, key=key), 401, 'unauthorized')
+        revoked = self.key
+        self.service._generate_api_key()
+        self.assertJsonError(self._post({'events': [self._event()]}, key=revoked), 401, 'unauthorized')
+        self.assertFalse(self._stored())
+
+    def test_wrong_content_type_is_415_after_authentication(self):
+        for content_type in ('text/plain', 'application/x-www-form-urlencoded', None):
+            with self.subTest(content_type=content_type):
+                self.assertJsonError(self._post({'events': []}, content_type=content_type), 415,
+                                     'unsupported_media_type')
+        self.assertJsonError(self._post({'events': []}, key=None, content_type='text/plain'), 401, 'unauthorized')
+
+    def test_oversized_requests_are_413(self):
+        events = [self._event(idempotency_key=f'k-{i}') for i in range(1001)]
+        self.assertJsonError(self._post({'events': events}), 413, 'payload_too_large')
+        padded = json.dumps({'events': [self._event(idempotency_key='x' * 200)] * 6000}).encode()
+        self.assertGreater(len(padded), 1024 * 1024)
+        self.assertJsonError(self._post(raw=padded), 413, 'payload_too_large')
+        self.assertFalse(self._stored())
+
+    def test_malformed_bodies_are_400(self):
+        for raw in (b'', b'{', b'[]', b'"events"', b'{"events": {}}', b'{"event": []}', b'{"events": [1200]}',
+                    b'{"events": [{"quantity": NaN}]}', b'\xff\xfe'):
+            with self.subTest(raw=raw):
+                self.assertJsonError(self._post(raw=raw), 400, 'validation_error')
+
+    def test_every_problem_is_listed_and_nothing_is_stored(self):
+        events = [
+            self._event(idempotency_key='ok'),
+            self._event(idempotency_key='bad-quantity', quantity='12'),
+            self._event(idempotency_key='bad-period', period_end='2026-10-01T00:00:00Z'),
+            self._event(idempotency_key='bad-metric', metric='nope'),
+        ]
+        error = self.assertJsonError(self._post({'events': events}), 400, 'validation_error')
+        self.assertEqual([(d['index'], d['field']) for d in error['details']],
+                         [(1, 'quantity'), (2, 'period_end')])
+        error = self.assertJsonError(self._post({'events': [events[0], events[3]]}), 400, 'validation_error')
+        self.assertEqual([(d['index'], d['field']) for d in error['details']], [(1, 'metric')])
+        self.assertFalse(self._stored())
+
+    def test_key_already_stored_for_another_period_is_400(self):
+        self.assertEqual(self._post({'events': [self._event()]}).status_code, 200)
+        moved = self._event(period_start='2026-11-02T00:00:00Z', period_end='2026-11-02T01:00:00Z')
+        error = self.assertJsonError(self._post({'events': [self._event(idempotency_key='new'), moved]}), 400,
+                                     'validation_error')
+        self.assertEqual([(d['index'], d['field']) for d in error['details']], [(1, 'idempotency_key')])
+        self.assertEqual(len(self._stored()), 1)
+
+    def test_foreign_missing_or_non_subscription_ids_are_403_alike(self):
+        bodies = []
+        for subscription_id in (self.other_subscription.id, 999999, self.plain_order.id):
+            response = self._post({'events': [self._event(), self._event(subscription_id=subscription_id,
+                                                                          idempotency_key='x')]})
+            error = self.assertJsonError(response, 403, 'forbidden')
+            bodies.append(error)
+        self.assertEqual(bodies[0], bodies[1])
+        self.assertEqual(bodies[0], bodies[2])
+        self.assertEqual(bodies[0]['details'], [{'index': 1, 'field': 'subscription_id',
+                                                 'message': bodies[0]['details'][0]['message']}])
+        self.assertFalse(self._stored())
+
+    def test_a_service_cannot_report_for_another_service_customer(self):
+        other_service = self.env['fusion.billing.service'].create({
+            'name': 'Other app', 'code': 'other', 'partner_ids': [Command.link(self.other_customer.id)]})
+        other_key = other_service._generate_api_key()
+        self.assertJsonError(self._post({'events': [self._event()]}, key=other_key), 403, 'forbidden')
+        response = self._post({'events': [self._event(subscription_id=self.other_subscription.id)]}, key=other_key)
+        self.assertEqual(response.status_code, 200, response.text)
+
+    def test_two_hundred_malformed_bodies_never_get_a_500_or_html(self):
+        statuses = set()
+        for raw in malformed_bodies(self._event(), count=220):
+            response = self._post(raw=raw)
+            self.assertIn(response.status_code, (400, 403, 413), raw[:200])
+            self.assertTrue(response.headers['Content-Type'].startswith('application/json'))
+            self.assertEqual(response.json()['status'], 'error')
+            statuses.add(response.status_code)
+        self.assertFalse(self._stored())
+        self.assertIn(400, statuses)
+
+
+def malformed_bodies(valid_event, count, seed=7):
+    """Bodies that are wrong in every way a client can get them wrong, reproducibly.
+    Each generated event has at least one field that no server may accept."""
+    rng = random.Random(seed)
+    wrong_anywhere = [None, True, False, [], {}, [1], {'a': 1}, '', 1e400, -1]
+    wrong_for = {
+        'subscription_id': ['12', 2**70, 0, 1.5],
+        'metric': [' ', '\u0000', 'no-such-metric'],
+        'quantity': ['12', 'NaN', -0.5, '1e3'],
+        'period_start': ['2026-13-01T00:00:00Z', 'yesterday', '2026-11-01T00:00:00+25:00', '2026-11-01T25:00:00',
+                         '2026-11-01T02:00:00Z'],
+        'period_end': ['2026-13-01T00:00:00Z', 'tomorrow', '1999-01-01T00:00:00Z', '2026-11-01T00:00:00Z'],
+        'idempotency_key': ['x' * 300, ' ', '\u0000'],
+    }
+    fixed = [b'', b' ', b'null', b'0', b'[]', b'{}', b'{"events": null}', b'{"events": "x"}', b'{"events": [[]]}',
+             b'{"events": [null]}', b'{"events": [{}]}', b'{"events": [1, 2]}', b'{"events": []}',
+             b'{"events": [{"quantity": Infinity}]}', b'{"events": [{"quantity": -Infinity}]}', b'\x80\x81',
+             b'{"events": [], "events": []}', b'{"events": [{"metric": "a\\ud800"}]}', b'{' * 100000,
+             b'{"events": [' + b'1,' * 1001 + b'1]}']
+    yield from fixed
+    for _ in range(count - len(fixed)):
+        event = dict(valid_event)
+        for field in rng.sample(sorted(wrong_for), rng.randint(1, 3)):
+            if field != 'idempotency_key' and rng.random() < 0.2:
+                del event[field]
+            else:
+                # A null key is no key, which is fine.
+                anywhere = wrong_anywhere[1:] if field == 'idempotency_key' else wrong_anywhere
+                event[field] = rng.choice(anywhere + wrong_for[field])
+        if rng.random() < 0.2:
+            event[rng.choice(['extra', 'Quantity', 'idempotencyKey'])] = 1
+        text = json.dumps({'events': [event]}, allow_nan=True)
+        if rng.random() < 0.1:
+            text = text[:rng.randint(1, len(text) - 1)]
+        yield text.encode('utf-8', 'surrogatepass')
