@@ -67,8 +67,9 @@ class FusionBillingApi(http.Controller):
             return error_response(403, 'forbidden', "Some events are for subscriptions this key may not report on.",
                                   [problem.as_dict() for problem in result.problems])
         if result.status == 'validation_error':
+            count = len(result.problems)
             return error_response(400, 'validation_error',
-                                  f"{len(result.problems)} problem(s) in the request; nothing was stored.",
+                                  "1 problem in the request." if count == 1 else f"{count} problems in the request.",
                                   [problem.as_dict() for problem in result.problems])
         return json_response(200, {'status': 'ok', 'results': result.results})
 
