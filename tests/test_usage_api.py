@@ -78,6 +78,18 @@ class TestUsageApi(FusionBillingCase, HttpCase):
         self.assertEqual(len(self._stored()), 1000)
         self.assertEqual(sum(self._stored().mapped('quantity')), sum(range(1000)))
 
+    def test_statement_count_does_not_grow_with_the_batch(self):
+        def statements(size, prefix):
+            events = [self._event(idempotency_key=f'{prefix}-{i}') for i in range(size)]
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            self.assertEqual(self._post({'events': events}).status_code, 200)
+            return self.env.cr.sql_log_count - before
+
+        self._post({'events': [self._event(idempotency_key='warm-up')]})
+        ten, thousand = statements(10, 'ten'), statements(1000, 'thousand')
+        self.assertEqual(ten, thousand, "one batch, the same statements whatever its size")
+
     def test_events_without_key_are_plain_inserts(self):
         events = [self._event(idempotency_key=..., quantity=q) for q in (1, 2, 3)]
         results = self._post({'events': events}).json()['results']
