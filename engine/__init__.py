@@ -30,6 +30,24 @@ from .terms import ChargeTerms, validate_terms
 from .tiers import Tier, validate_tiers
 from .usage_request import Problem, RequestRefused, UsageEvent, check_body_size, parse_usage_request
 from .windows import BillingWindow, midnight_utc, open_billing_window
+from .ssrf import CheckedUrl, UnsafeWebhookUrl, check_webhook_url, is_public_address
+from .webhooks import (
+    CONNECT_TIMEOUT,
+    MAX_BACKOFF_EXPONENT,
+    MAX_DELIVERY_ATTEMPTS,
+    READ_TIMEOUT,
+    RESPONSE_READ_LIMIT,
+    build_event_body,
+    canonical_json,
+    delivery_headers,
+    delivery_outcome,
+    legacy_signature,
+    parse_retry_after,
+    retry_delay,
+    sign_body,
+    standard_webhooks_secret,
+    standard_webhooks_signature,
+)
 
 __all__ = [
     'Problem',
@@ -75,4 +93,23 @@ __all__ = [
     'to_decimal',
     'validate_terms',
     'validate_tiers',
+    'CONNECT_TIMEOUT',
+    'MAX_BACKOFF_EXPONENT',
+    'MAX_DELIVERY_ATTEMPTS',
+    'READ_TIMEOUT',
+    'RESPONSE_READ_LIMIT',
+    'CheckedUrl',
+    'UnsafeWebhookUrl',
+    'build_event_body',
+    'canonical_json',
+    'check_webhook_url',
+    'delivery_headers',
+    'delivery_outcome',
+    'is_public_address',
+    'legacy_signature',
+    'parse_retry_after',
+    'retry_delay',
+    'sign_body',
+    'standard_webhooks_secret',
+    'standard_webhooks_signature',
 ]

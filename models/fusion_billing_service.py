@@ -2,8 +2,12 @@ import hashlib
 import hmac
 import secrets
 
+import uuid
+
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
+
+from .. import engine
 
 API_KEY_PREFIX = 'fbk_'
 API_KEY_BYTES = 32
@@ -54,7 +58,8 @@ class FusionBillingService(models.Model):
     api_key_generated_at = fields.Datetime(string="API Key Generated On", copy=False, readonly=True)
 
     webhook_url = fields.Char(string="Webhook URL", tracking=True)
-    webhook_secret = fields.Char(copy=False, groups=MANAGER_GROUP, default=lambda self: generate_webhook_secret())
+    webhook_secret = fields.Char(copy=False, groups=MANAGER_GROUP, required=True,
+                                 default=lambda self: generate_webhook_secret())
     webhook_event_types = fields.Many2many(
         'fusion.billing.event.type', 'fusion_billing_service_event_type_rel', 'service_id', 'event_type_id',
         string="Webhook Events", default=lambda self: self.env['fusion.billing.event.type'].search([]),
@@ -62,6 +67,21 @@ class FusionBillingService(models.Model):
     webhook_ids = fields.One2many('fusion.billing.webhook', 'service_id', string="Webhook Events Queued")
 
     _code_unique = models.Constraint('UNIQUE(code)', "Another service already uses this code.")
+
+    @api.constrains('webhook_url')
+    def _check_webhook_url(self):
+        allow_private = self.env['fusion.billing.webhook']._fc_allow_private_urls()
+        for service in self.filtered('webhook_url'):
+            try:
+                engine.check_webhook_url(service.webhook_url, resolver=self._fc_resolver(),
+                                         allow_private=allow_private)
+            except engine.UnsafeWebhookUrl as refusal:
+                raise ValidationError(str(refusal)) from None
+
+    @api.model
+    def _fc_resolver(self):
+        """The host name resolver of the SSRF guard: None for the system's DNS."""
+        return None
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -130,6 +150,20 @@ class FusionBillingService(models.Model):
         self.ensure_one()
         self.sudo().webhook_secret = generate_webhook_secret()
         self.message_post(body=self.env._("The webhook secret was replaced."))
+
+    def action_send_test_webhook(self):
+        """Button: send a test event now and tell how it went."""
+        self.ensure_one()
+        event = self.env['fusion.billing.webhook']._fc_enqueue(
+            self, 'webhook.test', {'service': self.code, 'message': "Test event from Fusion Billing."},
+            f'test:{uuid.uuid4()}')
+        event._fc_deliver()
+        if event.state == 'sent':
+            message, kind = self.env._("The test event was delivered (HTTP %s).", event.response_status), 'success'
+        else:
+            message, kind = self.env._("The test event was not delivered: %s", event.last_error), 'warning'
+        return {'type': 'ir.actions.client', 'tag': 'display_notification',
+                'params': {'message': message, 'type': kind, 'sticky': kind != 'success'}}
 
     def _is_customer(self, partner):
         """True when ``partner`` (or its commercial partner) is one of the service's customers."""

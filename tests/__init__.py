@@ -6,3 +6,4 @@ from . import test_rating
 from . import test_security
 from . import test_usage
 from . import test_usage_api
+from . import test_webhook_delivery

@@ -41,7 +41,6 @@ class FusionBillingCase(TransactionCase):
         cls.customer = cls.env['res.partner'].create({'name': 'Acme Analytics', 'is_company': True})
         cls.service = cls.env['fusion.billing.service'].create({
             'name': 'Analytics Cloud', 'code': 'analytics', 'partner_ids': [Command.link(cls.customer.id)],
-            'webhook_url': 'https://hooks.example.com/billing',
         })
         cls.subscription = cls._create_subscription(cls.customer)
 
