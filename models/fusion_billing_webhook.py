@@ -98,8 +98,11 @@ class FusionBillingWebhook(models.Model):
         the middle of it would free the rest of the batch for another worker.)
         """
         auto_commit = not modules.module.current_test
+        if auto_commit:
+            # Each claim opens its own transaction (see _fc_claim_due_event).
+            self.env['ir.cron']._commit_progress()
         delivered = self.browse()
-        while event := self._fc_claim_due_event(exclude=delivered):
+        while event := self._fc_claim_due_event(exclude=delivered, new_transaction=auto_commit):
             event._fc_deliver()
             delivered |= event
             if auto_commit and not self.env['ir.cron']._commit_progress(processed=1):
@@ -107,8 +110,16 @@ class FusionBillingWebhook(models.Model):
         return delivered
 
     @api.model
-    def _fc_claim_due_event(self, exclude=()):
-        """Lock and return one due event (pending, or failed and due for a retry)."""
+    def _fc_claim_due_event(self, exclude=(), new_transaction=False):
+        """Lock and return one due event (pending, or failed and due for a retry).
+
+        ``new_transaction``: the claim is the first statement of its transaction, which
+        then runs in READ COMMITTED. Under Odoo's REPEATABLE READ, an event another worker
+        sent after this transaction's snapshot would make the lock fail with a
+        serialization error instead of being skipped.
+        """
+        if new_transaction:
+            self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         self.flush_model(['state', 'next_retry_at'])
         rows = self.env.execute_query(SQL(
             """SELECT id FROM fusion_billing_webhook

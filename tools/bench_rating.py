@@ -1,4 +1,4 @@
-"""Benchmark of the hourly rating cron (run by tools/bench-rating, not a test).
+"""Benchmark of the hourly rating cron (run by `tools/bench rating`, not a test).
 
 Seeds N in-progress subscriptions on one plan with three usage charges (standard,
 graduated, package) and a few usage rows per subscription and metric, then times
