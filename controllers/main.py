@@ -48,7 +48,8 @@ class FusionBillingApi(http.Controller):
             return error_response(415, 'unsupported_media_type', "The request body must be application/json.")
         try:
             engine.check_body_size(httprequest.content_length)
-            raw = httprequest.get_data(cache=False)
+            # Cached: Odoo replays the whole request after a serialization failure.
+            raw = httprequest.get_data()
             events = engine.parse_usage_request(raw)
         except RequestEntityTooLarge:
             return error_response(413, 'payload_too_large', "The request body is too large.")
@@ -72,6 +73,31 @@ class FusionBillingApi(http.Controller):
                                   "1 problem in the request." if count == 1 else f"{count} problems in the request.",
                                   [problem.as_dict() for problem in result.problems])
         return json_response(200, {'status': 'ok', 'results': result.results})
+
+    @http.route('/fusion_billing/v1/subscriptions/<string:subscription_id>/usage', type='http', auth='none',
+                csrf=False, save_session=False)
+    def get_subscription_usage(self, subscription_id, **_query):
+        if request.httprequest.method != 'GET':
+            return error_response(405, 'method_not_allowed', "Use GET to read usage.", headers=[('Allow', 'GET')])
+        service = self._authenticated_service()
+        if not service:
+            return error_response(401, 'unauthorized', "A valid API key is required: Authorization: Bearer <key>.",
+                                  headers=[('WWW-Authenticate', 'Bearer')])
+        env = self._as_api_user(service)
+        subscription = env['sale.order'].browse()
+        if subscription_id.isdigit() and len(subscription_id) <= 9:
+            subscription = env['sale.order'].browse(
+                env['fusion.billing.usage']._fc_authorized_subscriptions(service, {int(subscription_id)}))
+        if not subscription:
+            return error_response(403, 'forbidden', "Unknown subscription, or not one this key may read.")
+        try:
+            report = subscription._fc_usage_report()
+        except RETRIED_ERRORS:
+            raise
+        except Exception:  # pylint: disable=broad-exception-caught  # a bug must still answer JSON
+            _logger.exception("Fusion Billing: usage report of subscription %s failed", subscription.id)
+            return error_response(500, 'internal_error', "The usage could not be read.")
+        return json_response(200, {'status': 'ok', **report})
 
     def _authenticated_service(self):
         """The active service whose key is in the Authorization header, or an empty recordset."""

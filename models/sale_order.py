@@ -72,6 +72,30 @@ class SaleOrder(models.Model):
             })
         return summary
 
+    def _fc_usage_report(self):
+        """The open period's usage of this subscription, as the usage API returns it."""
+        self.ensure_one()
+        window = self._fc_open_period_window()
+        currencies = {}
+        charges = []
+        for line in self._fc_open_period_usage():
+            currency = currencies.setdefault(line['currency_id'], self.env['res.currency'].browse(line['currency_id']))
+            charges.append({
+                'charge_id': line['charge_id'],
+                'metric': line['metric'],
+                'unit': line['unit'],
+                'aggregated_quantity': line['aggregated_quantity'],
+                'included_quantity': line['included_quantity'],
+                'billable_quantity': line['billable_quantity'],
+                'amount': f"{line['amount']:.{currency.decimal_places}f}",
+                'currency': currency.name,
+            })
+        return {
+            'subscription': {'id': self.id, 'reference': self.name, 'state': self.subscription_state},
+            'period': window and {'start': window.start.isoformat() + 'Z', 'end': window.end.isoformat() + 'Z'},
+            'charges': charges,
+        }
+
     def _fc_render_usage_summary(self, summary):
         """Render the open period's usage per charge as an HTML table (values escaped)."""
         if not summary:

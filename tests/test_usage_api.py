@@ -237,3 +237,52 @@ def malformed_bodies(valid_event, count, seed=7):
         if rng.random() < 0.1:
             text = text[:rng.randint(1, len(text) - 1)]
         yield text.encode('utf-8', 'surrogatepass')
+
+
+@tagged('post_install', '-at_install')
+class TestUsageReadApi(FusionBillingCase, HttpCase):
+    """GET /fusion_billing/v1/subscriptions/<id>/usage with real HTTP requests."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.key = cls.service._generate_api_key()
+        cls.other_subscription = cls._create_subscription(cls.env['res.partner'].create({'name': 'Globex'}))
+        cls.plain_order = cls.env['sale.order'].create({'partner_id': cls.customer.id})
+
+    def _get(self, subscription_id, key=..., method='GET'):
+        headers = {} if key is None else {'Authorization': f'Bearer {self.key if key is ... else key}'}
+        return self.url_open(f'/fusion_billing/v1/subscriptions/{subscription_id}/usage', headers=headers,
+                             method=method)
+
+    def test_open_period_usage_per_charge(self):
+        self.charge.included_quantity = 100
+        self._record(1600, utc(2026, 11, 3), utc(2026, 11, 4))
+        self._record(9, utc(2026, 12, 1), utc(2026, 12, 2))
+        response = self._get(self.subscription.id)
+        self.assertEqual(response.status_code, 200, response.text)
+        body = response.json()
+        self.assertEqual(body['status'], 'ok')
+        self.assertEqual(body['subscription'], {'id': self.subscription.id, 'reference': self.subscription.name,
+                                                'state': '3_progress'})
+        self.assertEqual(body['period'], {'start': '2026-11-01T00:00:00Z', 'end': '2026-12-01T00:00:00Z'})
+        self.assertEqual(body['charges'], [{
+            'charge_id': self.charge.id, 'metric': 'api_calls', 'unit': 'calls', 'aggregated_quantity': 1600.0,
+            'included_quantity': 100.0, 'billable_quantity': 1500.0, 'amount': '18.75',
+            'currency': self.currency.name}])
+
+    def test_errors_are_json(self):
+        response = self._get(self.subscription.id, key=None)
+        self.assertEqual((response.status_code, response.json()['error']['code']), (401, 'unauthorized'))
+        response = self._get(self.subscription.id, key='fbk_wrong')
+        self.assertEqual(response.status_code, 401)
+        response = self._get(self.subscription.id, method='POST')
+        self.assertEqual((response.status_code, response.json()['error']['code']), (405, 'method_not_allowed'))
+        bodies = []
+        for subscription_id in (self.other_subscription.id, 999999, self.plain_order.id, 'abc', '1e3',
+                                '99999999999999999999'):
+            response = self._get(subscription_id)
+            self.assertEqual(response.status_code, 403, subscription_id)
+            self.assertTrue(response.headers['Content-Type'].startswith('application/json'))
+            bodies.append(response.json())
+        self.assertTrue(all(body == bodies[0] for body in bodies), "the same answer whatever the reason")

@@ -1,0 +1,236 @@
+"""Load and concurrency check of the usage API against a real multi-worker server
+(run by `tools/bench load`, not a test).
+
+Starts Odoo with --workers=2 on 127.0.0.1 against the given throwaway database, then:
+- throughput: 1,000-event batches with fresh keys from one client and from 4 clients
+  (events/s, median batch latency), SQL statements of a 10- and a 1,000-event batch (from
+  the server's request log), and the same 1,000 events through the per-event ORM path
+  `_record_usage` for comparison;
+- concurrency: 8 clients post the same batch at the same instant, several rounds, and 8
+  clients post one key with different quantities; then checks that every answer is JSON
+  and not 5xx, that each key was `created` exactly once, and that the database holds
+  exactly one row per (subscription, metric, key).
+Stops the server it started; the caller drops the database.
+
+Usage: bench_load.py DATABASE ADDONS_PATH   (env: FUSION_ODOO_SRC, FUSION_ODOO_PYTHON)
+"""
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+
+import requests
+
+from odoo import api
+from odoo.modules.registry import Registry
+from odoo.tools import config
+
+CLIENTS = 4
+CONCURRENT = 8
+ROUNDS = 5
+REQUEST_LOG = re.compile(r'"POST /fusion_billing/v1/usage HTTP/1.1" (\d+) - (\d+) ')
+
+
+def seed(registry):
+    """A service with a fresh key, one customer and a running subscription."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        partner = env['res.partner'].create({'name': 'Load test customer'})
+        product = env['product.product'].create({'name': 'Load test usage', 'type': 'service',
+                                                 'recurring_invoice': True, 'invoice_policy': 'delivery'})
+        subscription = env['sale.order'].create({
+            'partner_id': partner.id, 'plan_id': env.ref('sale_subscription.subscription_plan_month').id,
+            'require_payment': False, 'order_line': [(0, 0, {'product_id': product.id, 'product_uom_qty': 0})]})
+        subscription.action_confirm()
+        env['fusion.billing.metric'].create({'name': 'Load calls', 'code': 'load_calls'})
+        service = env['fusion.billing.service'].create({'name': 'Load test', 'code': 'load',
+                                                        'partner_ids': [(4, partner.id)]})
+        key = service._generate_api_key()
+        cr.commit()
+        return subscription.id, key
+
+
+def per_event_path(registry, subscription_id, count):
+    """Seconds to store ``count`` events one `_record_usage` call at a time."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        subscription = env['sale.order'].browse(subscription_id)
+        started = time.perf_counter()
+        for number in range(count):
+            env['fusion.billing.usage']._record_usage(subscription, 'load_calls', number,
+                                                      '2026-11-01T00:00:00Z', '2026-11-01T01:00:00Z',
+                                                      f'orm-{number}')
+        cr.commit()
+        return time.perf_counter() - started
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def start_server(database, addons_path, port, logfile):
+    command = [os.environ['FUSION_ODOO_PYTHON'], 'odoo-bin', f'--addons-path={addons_path}', '-d', database,
+               f'--db-filter=^{database}$', '--workers=2', '--max-cron-threads=0', '--http-interface=127.0.0.1',
+               f'--http-port={port}', '--log-level=info', f'--logfile={logfile}']
+    server = subprocess.Popen(command, cwd=os.environ['FUSION_ODOO_SRC'])
+    for _ in range(120):
+        try:
+            if requests.get(f'http://127.0.0.1:{port}/web/health', timeout=2).status_code == 200:
+                return server
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    server.terminate()
+    raise RuntimeError("the server did not start")
+
+
+def events(subscription_id, prefix, count, quantity=None):
+    return [{'subscription_id': subscription_id, 'metric': 'load_calls',
+             'quantity': number if quantity is None else quantity,
+             'period_start': '2026-11-01T00:00:00Z', 'period_end': '2026-11-01T01:00:00Z',
+             'idempotency_key': f'{prefix}-{number}'} for number in range(count)]
+
+
+class Client:
+    def __init__(self, url, key):
+        self.url = url
+        self.session = requests.Session()
+        self.session.headers.update({'Authorization': f'Bearer {key}', 'Content-Type': 'application/json'})
+
+    def post(self, batch):
+        started = time.perf_counter()
+        response = self.session.post(self.url, data=json.dumps({'events': batch}), timeout=60)
+        return response, time.perf_counter() - started
+
+
+def throughput(url, key, subscription_id, clients, batches_per_client, tag):
+    latencies, lock = [], threading.Lock()
+
+    def work(client_number):
+        client = Client(url, key)
+        for batch_number in range(batches_per_client):
+            response, seconds = client.post(events(subscription_id, f'{tag}-{client_number}-{batch_number}', 1000))
+            assert response.status_code == 200, response.text[:300]
+            with lock:
+                latencies.append(seconds)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    total = clients * batches_per_client * 1000
+    return total / elapsed, statistics.median(latencies)
+
+
+def at_once(url, key, batches):
+    """Post ``batches[i]`` from client i, all released at the same instant; return the answers."""
+    barrier = threading.Barrier(len(batches))
+    answers = [None] * len(batches)
+
+    def work(index):
+        client = Client(url, key)
+        barrier.wait()
+        answers[index] = client.post(batches[index])[0]
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def check_answers(answers, problems, label):
+    created = Counter()
+    for response in answers:
+        if response.status_code >= 500 or not response.headers.get('Content-Type', '').startswith('application/json'):
+            problems.append(f"{label}: HTTP {response.status_code} {response.headers.get('Content-Type')}")
+            continue
+        body = response.json()
+        if response.status_code != 200:
+            problems.append(f"{label}: HTTP {response.status_code} {body}")
+            continue
+        for result in body['results']:
+            if result['result'] == 'created':
+                created[result['id']] += 1
+    return created
+
+
+def main(database, addons_path):
+    config.parse_config(['-d', database, f'--addons-path={addons_path}', '--log-level=warn',
+                         '--http-interface=127.0.0.1'])
+    registry = Registry(database)
+    subscription_id, key = seed(registry)
+    orm_seconds = per_event_path(registry, subscription_id, 1000)
+    port = free_port()
+    logfile = tempfile.mktemp(prefix='fusion-load-', suffix='.log')
+    server = start_server(database, addons_path, port, logfile)
+    url = f'http://127.0.0.1:{port}/fusion_billing/v1/usage'
+    problems = []
+    try:
+        Client(url, key).post(events(subscription_id, 'warm-up', 10))
+        single_rate, single_latency = throughput(url, key, subscription_id, 1, 10, 'single')
+        multi_rate, multi_latency = throughput(url, key, subscription_id, CLIENTS, 5, 'multi')
+        statements = {}
+        for size in (10, 1000):
+            Client(url, key).post(events(subscription_id, f'count-{size}', size))
+            time.sleep(0.5)
+            with open(logfile, encoding='utf-8') as log:
+                statements[size] = int(REQUEST_LOG.findall(log.read())[-1][1])
+
+        for round_number in range(ROUNDS):
+            batch = events(subscription_id, f'same-{round_number}', 50)
+            created = check_answers(at_once(url, key, [batch] * CONCURRENT), problems, f"round {round_number}")
+            if sorted(created.values()) != [1] * 50:
+                problems.append(f"round {round_number}: created counts {sorted(Counter(created.values()).items())}")
+            contended = [events(subscription_id, f'contended-{round_number}', 1, quantity=100 + client)
+                         for client in range(CONCURRENT)]
+            created = check_answers(at_once(url, key, contended), problems, f"contended {round_number}")
+            if list(created.values()) != [1]:
+                problems.append(f"contended {round_number}: created {dict(created)}")
+        with registry.cursor() as cr:
+            cr.execute("""SELECT count(*) FROM (SELECT 1 FROM fusion_billing_usage WHERE idempotency_key IS NOT NULL
+                           GROUP BY subscription_id, metric_id, idempotency_key HAVING count(*) > 1) duplicate""")
+            duplicates = cr.fetchone()[0]
+            cr.execute("SELECT count(*) FROM fusion_billing_usage WHERE idempotency_key LIKE 'same-%%'")
+            same_rows = cr.fetchone()[0]
+            cr.execute("SELECT count(*) FROM fusion_billing_usage WHERE idempotency_key LIKE 'contended-%%'")
+            contended_rows = cr.fetchone()[0]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    with open(logfile, encoding='utf-8') as log:
+        statuses = Counter(status for status, _count in REQUEST_LOG.findall(log.read()))
+    os.unlink(logfile)
+
+    batch_rate = single_rate
+    print(f"throughput, 1 client : {single_rate:8.0f} events/s, median 1,000-event batch {single_latency * 1000:.0f} ms")
+    print(f"throughput, {CLIENTS} clients: {multi_rate:8.0f} events/s, median 1,000-event batch "
+          f"{multi_latency * 1000:.0f} ms")
+    print(f"SQL statements per request: 10 events {statements[10]}, 1,000 events {statements[1000]}")
+    print(f"per-event ORM path (_record_usage x 1,000): {1000 / orm_seconds:.0f} events/s; "
+          f"the batch API is {batch_rate / (1000 / orm_seconds):.0f} times faster")
+    print(f"concurrency: {ROUNDS} rounds of {CONCURRENT} identical 50-event batches and of {CONCURRENT} "
+          f"quantities for one key; server answers {dict(statuses)}")
+    print(f"  rows: {same_rows} for {ROUNDS * 50} keys, {contended_rows} for {ROUNDS} contended keys; "
+          f"duplicate (subscription, metric, key) rows: {duplicates}")
+    if same_rows != ROUNDS * 50 or contended_rows != ROUNDS or duplicates:
+        problems.append("the database does not hold exactly one row per key")
+    print("concurrency checks: " + ("all hold" if not problems else "FAILED\n  " + "\n  ".join(problems)))
+    return 1 if problems else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1], sys.argv[2]))
