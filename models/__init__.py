@@ -11,5 +11,6 @@ from . import sale_subscription_plan
 from . import sale_order
 from . import sale_order_rating
 from . import sale_order_invoicing
+from . import sale_order_events
 from . import account_move
 from . import sale_order_line

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import models
+from odoo import fields, models
 
 
 class AccountMove(models.Model):
@@ -52,3 +52,34 @@ class AccountMove(models.Model):
                         'period': period,
                     })
         return entries
+
+    def _compute_payment_state(self):
+        # The payment state is computed, never written: compare what is stored with what
+        # the computation gives, whatever marked the invoice paid (a payment transaction,
+        # a manual reconciliation, a bank statement).
+        stored = {}
+        if self.ids:
+            self.env.cr.execute("SELECT id, payment_state FROM account_move WHERE id IN %s", [tuple(self.ids)])
+            stored = dict(self.env.cr.fetchall())
+        result = super()._compute_payment_state()
+        paid = self.filtered(lambda move: move.id and move.move_type == 'out_invoice'
+                             and move.payment_state in ('paid', 'in_payment')
+                             and stored.get(move.id) not in ('paid', 'in_payment'))
+        for invoice in paid:
+            for subscription in invoice.invoice_line_ids.subscription_id:
+                subscription._fc_notify('invoice.payment_succeeded', {
+                    **subscription._fc_event_subject(), **invoice._fc_event_invoice(),
+                }, event_key=f'invoice.payment_succeeded:account.move:{invoice.id}')
+        return result
+
+    def _fc_event_invoice(self):
+        """The facts of this invoice that payment events carry."""
+        self.ensure_one()
+        return {
+            'invoice_id': self.id,
+            'invoice_number': self.name,
+            'amount_total': f"{self.amount_total:.{self.currency_id.decimal_places}f}",
+            'amount_residual': f"{self.amount_residual:.{self.currency_id.decimal_places}f}",
+            'currency': self.currency_id.name,
+            'invoice_date': fields.Date.to_string(self.invoice_date) if self.invoice_date else None,
+        }

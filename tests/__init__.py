@@ -1,5 +1,6 @@
 from . import test_api_key
 from . import test_constraints
+from . import test_events
 from . import test_foundation
 from . import test_invoicing_cycle
 from . import test_rating

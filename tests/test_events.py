@@ -1,0 +1,115 @@
+import json
+
+from odoo import Command
+from odoo.tests import freeze_time, new_test_user, tagged
+
+from .common import FusionBillingCase, utc
+
+
+@tagged('post_install', '-at_install')
+class TestSubscriptionEvents(FusionBillingCase):
+    """Subscription events follow the state changes Enterprise stores."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env['ir.config_parameter'].set_param('fusion_billing.allow_private_webhook_urls', 'True')
+        cls.service.webhook_url = 'http://127.0.0.1:9/hooks'
+        cls.unsubscribed = cls.env['fusion.billing.service'].create({
+            'name': 'Payments only', 'code': 'payments', 'webhook_url': 'http://127.0.0.1:9/other',
+            'partner_ids': [Command.link(cls.customer.id)],
+            'webhook_event_types': [Command.set(cls.env.ref('fusion_billing.event_type_payment_failed').ids)]})
+        cls.unlinked = cls.env['fusion.billing.service'].create({
+            'name': 'Other app', 'code': 'unlinked', 'webhook_url': 'http://127.0.0.1:9/unlinked'})
+
+    def _events(self, event_type=None):
+        domain = [('event_type', '=', event_type)] if event_type else []
+        return self.env['fusion.billing.webhook'].search(domain)
+
+    def test_closing_sends_terminated_once_to_the_interested_service(self):
+        self.subscription.set_close()
+        [event] = self._events()
+        self.assertEqual((event.service_id, event.event_type), (self.service, 'subscription.terminated'))
+        data = json.loads(event.body)['data']
+        self.assertEqual((data['subscription_id'], data['previous_state'], data['state']),
+                         (self.subscription.id, '3_progress', '6_churn'))
+        self.assertEqual(data['customer']['name'], 'Acme Analytics')
+        self.subscription.set_close()
+        self.assertEqual(len(self._events()), 1, "closing a closed subscription changes nothing")
+
+    def test_reopening_or_resuming_sends_reactivated(self):
+        self.subscription.set_close()
+        self.subscription.reopen_order()
+        self.assertEqual(len(self._events('subscription.reactivated')), 1)
+        self.subscription.pause_subscription()
+        self.assertFalse(self._events('subscription.terminated').filtered(
+            lambda event: json.loads(event.body)['data']['state'] == '4_paused'))
+        self.subscription.resume_subscription()
+        self.assertEqual(len(self._events('subscription.reactivated')), 2)
+
+    def test_set_open_on_a_running_subscription_is_no_reactivation(self):
+        self.subscription.set_open()
+        self.assertFalse(self._events())
+
+    def test_salesperson_without_webhook_rights_closes_and_the_event_is_queued(self):
+        salesperson = new_test_user(self.env, login='fb_closer', groups='sales_team.group_sale_salesman_all_leads')
+        self.subscription.with_user(salesperson).set_close()
+        self.assertEqual(self.subscription.subscription_state, '6_churn')
+        self.assertEqual(len(self._events('subscription.terminated')), 1)
+
+    def test_rolled_back_change_queues_nothing(self):
+        with self.assertRaises(RuntimeError), self.env.cr.savepoint():
+            self.subscription.set_close()
+            raise RuntimeError("the transaction fails after the close")
+        self.assertFalse(self._events())
+
+
+@tagged('post_install', '-at_install')
+class TestPaymentEvents(FusionBillingCase):
+    """Payment events, once per invoice, whatever path reports the payment."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env['ir.config_parameter'].set_param('fusion_billing.allow_private_webhook_urls', 'True')
+        cls.service.webhook_url = 'http://127.0.0.1:9/hooks'
+
+    def _invoice(self):
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
+        with freeze_time('2026-12-01 06:00:00'):
+            invoice = self.subscription.with_context(recurring_automatic=True)._create_invoices(final=True)
+        return invoice
+
+    def _events(self, event_type):
+        return self.env['fusion.billing.webhook'].search([('event_type', '=', event_type)])
+
+    def test_paid_invoice_sends_payment_succeeded_once(self):
+        invoice = self._invoice()
+        invoice.action_post()
+        self.assertFalse(self._events('invoice.payment_succeeded'))
+        self.env['account.payment.register'].with_context(
+            active_model='account.move', active_ids=invoice.ids).create({})._create_payments()
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        [event] = self._events('invoice.payment_succeeded')
+        data = json.loads(event.body)['data']
+        self.assertEqual((data['invoice_id'], data['invoice_number'], data['amount_total'], data['subscription_id']),
+                         (invoice.id, invoice.name, '11.50', self.subscription.id))
+        invoice.invalidate_recordset(['payment_state'])
+        invoice._compute_payment_state()
+        self.env.flush_all()
+        self.assertEqual(len(self._events('invoice.payment_succeeded')), 1)
+
+    def test_failed_payment_sends_payment_failed_before_the_invoice_is_gone(self):
+        invoice = self._invoice()
+        number = invoice.name
+        invoice_id = invoice.id
+        with freeze_time('2026-12-01 06:00:00'):
+            self.subscription._handle_subscription_payment_failure(invoice, self.env['payment.transaction'])
+        self.assertFalse(invoice.exists())
+        [event] = self._events('invoice.payment_failed')
+        data = json.loads(event.body)['data']
+        self.assertEqual((data['invoice_id'], data['invoice_number'], data['subscription_id']),
+                         (invoice_id, number, self.subscription.id))
+        self.subscription._fc_notify('invoice.payment_failed', data,
+                                     event_key=f'invoice.payment_failed:account.move:{invoice_id}')
+        self.assertEqual(len(self._events('invoice.payment_failed')), 1, "hooks firing twice give one event")
