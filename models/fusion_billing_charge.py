@@ -166,3 +166,24 @@ class FusionBillingCharge(models.Model):
             metric=self.metric_id.id,
         ))
         return {subscription_id: float(quantity or 0.0) for subscription_id, quantity in rows}
+
+    def _fc_check_thresholds(self, quantities):
+        """Send usage.threshold_reached for the subscriptions whose open-period quantity of
+        this charge ({subscription id: quantity}) reached the alert threshold: once per
+        subscription, charge and period, whether the API or the cron sees it first."""
+        self.ensure_one()
+        if not self.alert_threshold:
+            return
+        reached = [sid for sid, quantity in quantities.items() if quantity >= self.alert_threshold]
+        for subscription in self.env['sale.order'].sudo().browse(reached):
+            window = subscription._fc_open_period_window()
+            if not window:
+                continue
+            subscription._fc_notify('usage.threshold_reached', {
+                **subscription._fc_event_subject(),
+                'metric': self.metric_id.code,
+                'charge_id': self.id,
+                'quantity': quantities[subscription.id],
+                'threshold': self.alert_threshold,
+                'period': {'start': window.start.isoformat() + 'Z', 'end': window.end.isoformat() + 'Z'},
+            }, event_key=f'usage.threshold_reached:{subscription.id}:{self.id}:{window.start.isoformat()}')

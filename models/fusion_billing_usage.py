@@ -218,5 +218,7 @@ class FusionBillingUsage(models.Model):
                             charge.currency_id.name)
                     quantities[charge] = charge._fc_open_period_quantities(same_currency)
                 SaleOrder.with_company(company)._fc_apply_ratings(quantities)
+                for charge, charge_quantities in quantities.items():
+                    charge._fc_check_thresholds(charge_quantities)
                 if auto_commit:
                     self.env['ir.cron']._commit_progress(processed=len(rows))

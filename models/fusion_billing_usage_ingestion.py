@@ -55,8 +55,22 @@ class FusionBillingUsage(models.Model):
         results = self._fc_upsert_events(service, events, metric_ids)
         changed = self.browse([usage_id for _index, usage_id, result in results if result != 'unchanged'])
         changed._fc_flag_late_usage()
+        self._fc_check_thresholds_after(service, events, metric_ids)
         return IngestionResult('ok', results=[{'index': index, 'id': usage_id, 'result': result}
                                               for index, usage_id, result in results])
+
+    @api.model
+    def _fc_check_thresholds_after(self, service, events, metric_ids):
+        """Alert thresholds crossed by this batch: one query per charge with a threshold."""
+        watched = self.env['fusion.billing.charge'].sudo().search([
+            ('metric_id', 'in', list(set(metric_ids.values()))), ('alert_threshold', '>', 0),
+            ('company_id', '=', service.company_id.id)])
+        for charge in watched:
+            subscription_ids = {event.subscription_id for event in events
+                                if metric_ids[event.metric] == charge.metric_id.id}
+            on_plan = self.env['sale.order'].sudo().search([('id', 'in', list(subscription_ids)),
+                                                            ('plan_id', '=', charge.plan_id.id)])
+            charge._fc_check_thresholds(charge._fc_open_period_quantities(on_plan.ids))
 
     @api.model
     def _fc_authorized_subscriptions(self, service, subscription_ids):

@@ -1,7 +1,7 @@
 import json
 
 from odoo import Command
-from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 
 from .common import FusionBillingCase, utc
 
@@ -113,3 +113,46 @@ class TestPaymentEvents(FusionBillingCase):
         self.subscription._fc_notify('invoice.payment_failed', data,
                                      event_key=f'invoice.payment_failed:account.move:{invoice_id}')
         self.assertEqual(len(self._events('invoice.payment_failed')), 1, "hooks firing twice give one event")
+
+
+@tagged('post_install', '-at_install')
+@freeze_time('2026-11-20 10:00:00')
+class TestThresholdEvent(FusionBillingCase, HttpCase):
+    """usage.threshold_reached: once per subscription, charge and period."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env['ir.config_parameter'].set_param('fusion_billing.allow_private_webhook_urls', 'True')
+        cls.service.webhook_url = 'http://127.0.0.1:9/hooks'
+        cls.charge.alert_threshold = 1000
+        cls.key = cls.service._generate_api_key()
+
+    def _post(self, quantity, key):
+        response = self.url_open('/fusion_billing/v1/usage', data=json.dumps({'events': [{
+            'subscription_id': self.subscription.id, 'metric': 'api_calls', 'quantity': quantity,
+            'period_start': '2026-11-05T00:00:00Z', 'period_end': '2026-11-05T01:00:00Z',
+            'idempotency_key': key}]}).encode(),
+            headers={'Authorization': f'Bearer {self.key}', 'Content-Type': 'application/json'})
+        self.assertEqual(response.status_code, 200, response.text)
+
+    def _events(self):
+        return self.env['fusion.billing.webhook'].search([('event_type', '=', 'usage.threshold_reached')])
+
+    def test_two_posts_and_three_cron_runs_give_one_event(self):
+        self._post(600, 'a')
+        self.assertFalse(self._events())
+        self._post(600, 'b')
+        [event] = self._events()
+        data = json.loads(event.body)['data']
+        self.assertEqual((data['quantity'], data['threshold'], data['metric']), (1200.0, 1000.0, 'api_calls'))
+        self.assertEqual(data['period'], {'start': '2026-11-01T00:00:00Z', 'end': '2026-12-01T00:00:00Z'})
+        for _run in range(3):
+            self.env['fusion.billing.usage']._cron_rate_open_periods()
+        self.assertEqual(len(self._events()), 1)
+
+    def test_crossing_seen_by_the_cron(self):
+        self._record(1500, utc(2026, 11, 5), utc(2026, 11, 6))
+        self.env['fusion.billing.usage']._cron_rate_open_periods()
+        self.env['fusion.billing.usage']._cron_rate_open_periods()
+        self.assertEqual(len(self._events()), 1)
