@@ -50,6 +50,12 @@ class FusionBillingCase(TransactionCase):
         cls.salesperson = new_test_user(cls.env, login='fb_salesperson', groups='sales_team.group_sale_salesman')
 
     @classmethod
+    def _enable_webhooks(cls, url='http://127.0.0.1:9/hooks'):
+        """Give the service a webhook URL; local URLs need the development parameter."""
+        cls.env['ir.config_parameter'].set_param('fusion_billing.allow_private_webhook_urls', 'True')
+        cls.service.webhook_url = url
+
+    @classmethod
     def _create_subscription(cls, partner, plan=None, confirm=True):
         order = cls.env['sale.order'].create({
             'partner_id': partner.id,

@@ -13,8 +13,7 @@ class TestSubscriptionEvents(FusionBillingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env['ir.config_parameter'].set_param('fusion_billing.allow_private_webhook_urls', 'True')
-        cls.service.webhook_url = 'http://127.0.0.1:9/hooks'
+        cls._enable_webhooks()
         cls.unsubscribed = cls.env['fusion.billing.service'].create({
             'name': 'Payments only', 'code': 'payments', 'webhook_url': 'http://127.0.0.1:9/other',
             'partner_ids': [Command.link(cls.customer.id)],
@@ -71,8 +70,7 @@ class TestPaymentEvents(FusionBillingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env['ir.config_parameter'].set_param('fusion_billing.allow_private_webhook_urls', 'True')
-        cls.service.webhook_url = 'http://127.0.0.1:9/hooks'
+        cls._enable_webhooks()
 
     def _invoice(self):
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
@@ -123,8 +121,7 @@ class TestThresholdEvent(FusionBillingCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env['ir.config_parameter'].set_param('fusion_billing.allow_private_webhook_urls', 'True')
-        cls.service.webhook_url = 'http://127.0.0.1:9/hooks'
+        cls._enable_webhooks()
         cls.charge.alert_threshold = 1000
         cls.key = cls.service._generate_api_key()
 

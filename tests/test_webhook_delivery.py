@@ -63,10 +63,9 @@ class TestWebhookDelivery(FusionBillingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env['ir.config_parameter'].set_param('fusion_billing.allow_private_webhook_urls', 'True')
         cls.receiver = Receiver()
         cls.addClassCleanup(cls.receiver.stop)
-        cls.service.webhook_url = cls.receiver.url
+        cls._enable_webhooks(cls.receiver.url)
         cls.Webhook = cls.env['fusion.billing.webhook']
 
     def setUp(self):
