@@ -1,4 +1,5 @@
 import json
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
@@ -153,3 +154,50 @@ class TestThresholdEvent(FusionBillingCase, HttpCase):
         self.env['fusion.billing.usage']._cron_rate_open_periods()
         self.env['fusion.billing.usage']._cron_rate_open_periods()
         self.assertEqual(len(self._events()), 1)
+
+
+@tagged('post_install', '-at_install')
+class TestPaymentTransactionEvents(FusionBillingCase):
+    """A successful token payment goes through Enterprise's transaction post-processing."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._enable_webhooks()
+        cls.provider = cls.env['payment.provider'].create({
+            'name': 'Test provider', 'code': 'none', 'state': 'test', 'is_published': True,
+            'payment_method_ids': [Command.set(cls.env.ref('payment.payment_method_unknown').ids)]})
+        # As Odoo's own payment tests do: give the code-less test provider a payment method
+        # and a bank journal, so a confirmed transaction can create its payment.
+        PaymentMethod = cls.env.registry['account.payment.method']
+        information = PaymentMethod._get_payment_method_information
+
+        def with_test_provider(*args, **kwargs):
+            return {**information(*args, **kwargs), 'none': {'mode': 'electronic', 'type': ('bank',)}}
+
+        with patch.object(PaymentMethod, '_get_payment_method_information', with_test_provider):
+            cls.env['account.payment.method'].sudo().create(
+                {'name': 'Test method', 'code': 'none', 'payment_type': 'inbound'})
+            cls.provider.journal_id = cls.env['account.journal'].search(
+                [('type', '=', 'bank'), ('company_id', '=', cls.company.id)], limit=1)
+
+    def test_successful_payment_is_no_reactivation_and_pays_once(self):
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
+        with freeze_time('2026-12-01 06:00:00'):
+            invoice = self.subscription.with_context(recurring_automatic=True)._create_invoices(final=True)
+            invoice.action_post()
+            transaction = self.env['payment.transaction'].sudo().create({
+                'provider_id': self.provider.id,
+                'payment_method_id': self.env.ref('payment.payment_method_unknown').id,
+                'amount': invoice.amount_total, 'currency_id': invoice.currency_id.id,
+                'partner_id': self.customer.id, 'operation': 'offline',
+                'invoice_ids': [Command.set(invoice.ids)], 'sale_order_ids': [Command.set(self.subscription.ids)],
+                'subscription_action': 'automatic_send_mail'})
+            transaction._set_done()
+            transaction._post_process()
+            transaction._post_process()
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        self.assertEqual(self.subscription.subscription_state, '3_progress')
+        Webhook = self.env['fusion.billing.webhook']
+        self.assertEqual(Webhook.search_count([('event_type', '=', 'invoice.payment_succeeded')]), 1)
+        self.assertFalse(Webhook.search([('event_type', '=', 'subscription.reactivated')]))

@@ -22,3 +22,23 @@ class PaymentTransaction(models.Model):
                 transaction.renewal_state = 'authorized'
             else:
                 transaction.renewal_state = 'cancel'
+
+    def _post_process(self):
+        result = super()._post_process()
+        self._post_subscription_action()
+        return result
+
+    def _post_subscription_action(self):
+        """After a successful payment: the subscription is (re)opened and told, as Enterprise does."""
+        for transaction in self.filtered(lambda tx: tx.renewal_state == 'authorized'):
+            subscriptions = transaction.sale_order_ids.filtered('is_subscription')
+            if not subscriptions:
+                continue
+            subscriptions.pending_transaction = False
+            if transaction.subscription_action == 'assign_token' and transaction.token_id:
+                subscriptions.payment_token_id = transaction.token_id
+            subscriptions.set_open()
+            for subscription in subscriptions:
+                subscription._subscription_post_success_payment(
+                    transaction, transaction.invoice_ids,
+                    automatic=transaction.subscription_action == 'automatic_send_mail')
