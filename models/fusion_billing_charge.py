@@ -175,9 +175,15 @@ class FusionBillingCharge(models.Model):
         if not self.alert_threshold:
             return
         reached = [sid for sid, quantity in quantities.items() if quantity >= self.alert_threshold]
-        for subscription in self.env['sale.order'].sudo().browse(reached):
-            window = subscription._fc_open_period_window()
-            if not window:
+        windows = {subscription: window for subscription in self.env['sale.order'].sudo().browse(reached)
+                   if (window := subscription._fc_open_period_window())}
+        keys = {subscription: f'usage.threshold_reached:{subscription.id}:{self.id}:{window.start.isoformat()}'
+                for subscription, window in windows.items()}
+        # The hourly rating sees the same crossing every hour: one query skips those sent.
+        already_sent = set(self.env['fusion.billing.webhook'].sudo().search_fetch(
+            [('event_key', 'in', list(keys.values()))], ['event_key']).mapped('event_key'))
+        for subscription, window in windows.items():
+            if keys[subscription] in already_sent:
                 continue
             subscription._fc_notify('usage.threshold_reached', {
                 **subscription._fc_event_subject(),
@@ -186,4 +192,4 @@ class FusionBillingCharge(models.Model):
                 'quantity': quantities[subscription.id],
                 'threshold': self.alert_threshold,
                 'period': {'start': window.start.isoformat() + 'Z', 'end': window.end.isoformat() + 'Z'},
-            }, event_key=f'usage.threshold_reached:{subscription.id}:{self.id}:{window.start.isoformat()}')
+            }, event_key=keys[subscription])
