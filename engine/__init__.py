@@ -14,7 +14,7 @@ from .const import (
     TIERED_CHARGE_MODELS,
 )
 from .exceptions import EngineError, InputError, TermsError, TierError
-from .line_values import describe_rating, line_quantity_and_price, natural_unit_price
+from .line_values import describe_periods, describe_rating, line_quantity_and_price, natural_unit_price
 from .money import format_decimal, round_amount, to_decimal
 from .parsing import (
     load_json_object,
@@ -29,7 +29,7 @@ from .pricing import Rating, billable_quantity, rate
 from .terms import ChargeTerms, validate_terms
 from .tiers import Tier, validate_tiers
 from .usage_request import Problem, RequestRefused, UsageEvent, check_body_size, parse_usage_request
-from .windows import BillingWindow, midnight_utc, open_billing_window
+from .windows import BillingWindow, billing_periods, midnight_utc
 from .ssrf import CheckedUrl, UnsafeWebhookUrl, check_webhook_url, is_public_address
 from .webhooks import (
     CONNECT_TIMEOUT,
@@ -72,15 +72,16 @@ __all__ = [
     'TierError',
     'UsageRow',
     'aggregate',
+    'describe_periods',
     'describe_rating',
     'line_quantity_and_price',
     'natural_unit_price',
     'billable_quantity',
+    'billing_periods',
     'format_decimal',
     'get_charge_model',
     'load_json_object',
     'midnight_utc',
-    'open_billing_window',
     'parse_idempotency_key',
     'parse_metric_code',
     'parse_period',

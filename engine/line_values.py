@@ -7,6 +7,7 @@ chosen here rather than left to rounding; the line's description carries the rea
 units and prices.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from .charge_models.volume import VolumeChargeModel
@@ -69,19 +70,37 @@ def natural_unit_price(terms, rating):
 
 def describe_rating(label, unit_name, terms, rating):
     """Return the text of a usage line: what was counted, what was free, how it was priced."""
-    unit = f" {unit_name}" if unit_name else ""
-    lines = [
-        f"{label}: {_number(rating.aggregated_quantity)}{unit}, {_number(rating.included_quantity)} included, "
-        f"{_number(rating.billable_quantity)} billable"
-    ]
-    if terms.charge_model == CHARGE_MODEL_STANDARD:
-        lines.append(f"{_number(rating.billable_quantity)} x {format_decimal(terms.price)}")
-    elif terms.charge_model == CHARGE_MODEL_PACKAGE:
-        lines.append(f"Packages of {terms.unit_batch}{unit} at {format_decimal(terms.price)} each")
-    else:
-        title = "Graduated" if terms.charge_model == CHARGE_MODEL_GRADUATED else "Volume"
-        lines.append(f"{title} tiers: " + "; ".join(_describe_tiers(terms.tiers)))
+    return "\n".join([f"{label}: {_counts(unit_name, rating)}",
+                      _pricing(unit_name, terms, rating.billable_quantity)])
+
+
+def describe_periods(label, unit_name, terms, period_ratings):
+    """Like describe_rating, for a line that bills several billing periods at once:
+    ``period_ratings`` lists (first day, day after the last, Rating); each period
+    was priced on its own and gets its own line."""
+    if len(period_ratings) == 1:
+        return describe_rating(label, unit_name, terms, period_ratings[0][2])
+    lines = [f"{label}:"]
+    lines += [f"{start.isoformat()} to {(end - timedelta(days=1)).isoformat()}: {_counts(unit_name, rating)}"
+              for start, end, rating in period_ratings]
+    lines.append(_pricing(unit_name, terms, sum(rating.billable_quantity for _start, _end, rating in period_ratings)))
     return "\n".join(lines)
+
+
+def _counts(unit_name, rating):
+    unit = f" {unit_name}" if unit_name else ""
+    return (f"{_number(rating.aggregated_quantity)}{unit}, {_number(rating.included_quantity)} included, "
+            f"{_number(rating.billable_quantity)} billable")
+
+
+def _pricing(unit_name, terms, billable_quantity):
+    unit = f" {unit_name}" if unit_name else ""
+    if terms.charge_model == CHARGE_MODEL_STANDARD:
+        return f"{_number(billable_quantity)} x {format_decimal(terms.price)}"
+    if terms.charge_model == CHARGE_MODEL_PACKAGE:
+        return f"Packages of {terms.unit_batch}{unit} at {format_decimal(terms.price)} each"
+    title = "Graduated" if terms.charge_model == CHARGE_MODEL_GRADUATED else "Volume"
+    return f"{title} tiers: " + "; ".join(_describe_tiers(terms.tiers))
 
 
 def _describe_tiers(tiers):

@@ -1,7 +1,7 @@
 """Rating: from an aggregated quantity and a charge's terms to an amount."""
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 
 from .charge_models import get_charge_model
 from .exceptions import EngineError
@@ -34,7 +34,8 @@ def rate(aggregated_quantity, terms, rounding):
 
     The amount is computed exactly and rounded once, at the end, half up to
     the currency's ``rounding`` increment. Raises TermsError for unusable
-    terms and EngineError for a negative or non-numeric quantity.
+    terms and EngineError for a negative, non-numeric or unpriceably large
+    quantity.
     """
     validate_terms(terms)
     aggregated_quantity = to_decimal(aggregated_quantity, "Aggregated quantity")
@@ -42,13 +43,19 @@ def rate(aggregated_quantity, terms, rounding):
         # Usage quantities are never negative: a negative total means bad data
         # that must not be turned into a credit silently.
         raise EngineError("Aggregated quantity must not be negative.")
-    with decimal_context():
-        billable = billable_quantity(aggregated_quantity, terms.included_quantity)
-        unrounded_amount = get_charge_model(terms.charge_model).compute_amount(billable, terms)
+    try:
+        with decimal_context():
+            billable = billable_quantity(aggregated_quantity, terms.included_quantity)
+            unrounded_amount = get_charge_model(terms.charge_model).compute_amount(billable, terms)
+        amount = round_amount(unrounded_amount, rounding)
+    except DecimalException:
+        # An absurd quantity (1e120 units) overflows exact money arithmetic: a clear
+        # error for that subscription, never an arithmetic exception for the caller.
+        raise EngineError(f"The quantity {aggregated_quantity:E} is too large to be priced.") from None
     return Rating(
         aggregated_quantity=aggregated_quantity,
         included_quantity=terms.included_quantity,
         billable_quantity=billable,
-        amount=round_amount(unrounded_amount, rounding),
+        amount=amount,
         unrounded_amount=unrounded_amount,
     )

@@ -41,24 +41,21 @@ def midnight_utc(day):
     return datetime.combine(day, time.min)
 
 
-def open_billing_window(start_date, next_invoice_date, last_invoice_date=None):
-    """Return the open billing period of a subscription as a BillingWindow.
+def billing_periods(window_start, window_end, next_period_start):
+    """Split the days ``[window_start, window_end)`` into billing periods.
 
-    The period runs from the last invoice date (or the start date for a
-    subscription never invoiced) to the next invoice date, both at 00:00 UTC.
-    Raises EngineError when there is no next invoice date, no start, or the
-    period would be empty.
+    ``next_period_start(day)`` gives the first day of the period after the one
+    starting on ``day`` (the plan's recurrence). Every period but the last is
+    whole; the last one stops at ``window_end``, as a closed subscription's last
+    period stops at its end date. Returns a list of (first day, day after the
+    last) pairs; an empty window gives no period.
     """
-    if not next_invoice_date:
-        raise EngineError("The subscription has no next invoice date, so it has no open billing period.")
-    period_start = last_invoice_date or start_date
-    if not period_start:
-        raise EngineError("The subscription has no start date, so it has no open billing period.")
-    start = midnight_utc(period_start)
-    end = midnight_utc(next_invoice_date)
-    if start >= end:
-        raise EngineError(
-            f"The open billing period would be empty: it starts on {start.date()} "
-            f"and the next invoice date is {end.date()}."
-        )
-    return BillingWindow(start, end)
+    periods = []
+    start = window_start
+    while start < window_end:
+        end = next_period_start(start)
+        if end <= start:
+            raise EngineError(f"A billing period starting on {start} must end after it.")
+        periods.append((start, min(end, window_end)))
+        start = end
+    return periods

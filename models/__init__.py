@@ -6,11 +6,12 @@ from . import fusion_billing_charge
 from . import fusion_billing_usage
 from . import fusion_billing_usage_ingestion
 from . import fusion_billing_reconciliation
+from . import fusion_billing_rating
 from . import fusion_billing_webhook
 from . import sale_subscription_plan
 from . import sale_order
-from . import sale_order_rating
 from . import sale_order_invoicing
 from . import sale_order_events
 from . import account_move
 from . import sale_order_line
+from . import account_move_line

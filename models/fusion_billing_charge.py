@@ -2,11 +2,9 @@ from decimal import Decimal
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import SQL
 
 from .. import engine
 from ..engine.const import CHARGE_MODELS, TIERED_CHARGE_MODELS
-from .fusion_billing_usage import AGGREGATION_SQL
 
 CHARGE_MODEL_LABELS = {
     'standard': "Standard (per unit)",
@@ -116,80 +114,32 @@ class FusionBillingCharge(models.Model):
         self.ensure_one()
         return engine.rate(aggregated_quantity, self._get_charge_terms(), Decimal(repr(self.currency_id.rounding)))
 
-    def _fc_open_period_quantities(self, subscription_ids):
-        """Return {subscription id: aggregated quantity} of the open period of each of
-        ``subscription_ids`` (subscriptions on this charge's plan), in one query.
-
-        The open period is ``[last_invoice_date or start_date, next_invoice_date)`` at
-        00:00 UTC, where Enterprise's ``last_invoice_date`` is the next invoice date minus
-        one billing period when that is not before the start. Once the charge's line has
-        been invoiced, the period starts the day after the line's last invoiced day,
-        which is where Enterprise starts the line's next invoice.
-        """
-        self.ensure_one()
-        if not subscription_ids:
-            return {}
-        plan = self.plan_id
-        self.env['fusion.billing.usage'].flush_model()
-        self.env['sale.order'].flush_model(['start_date', 'next_invoice_date'])
-        self.env['sale.order.line'].flush_model(['order_id', 'fusion_charge_id', 'last_invoiced_date'])
-        rows = self.env.execute_query(SQL(
-            """WITH period AS (
-                   SELECT so.id, so.next_invoice_date AS period_end,
-                          COALESCE(
-                              line.last_invoiced_date + 1,
-                              CASE WHEN (so.next_invoice_date - %(billing_period)s::interval)::date
-                                        >= COALESCE(so.start_date, %(today)s)
-                                   THEN (so.next_invoice_date - %(billing_period)s::interval)::date
-                              END,
-                              so.start_date
-                          ) AS period_start
-                     FROM sale_order so
-                LEFT JOIN sale_order_line line ON line.order_id = so.id AND line.fusion_charge_id = %(charge)s
-                    WHERE so.id IN %(subscriptions)s
-               )
-               SELECT period.id, usage_total.quantity
-                 FROM period
-                 JOIN LATERAL (
-                      SELECT %(aggregate)s AS quantity
-                        FROM fusion_billing_usage usage
-                       WHERE usage.subscription_id = period.id
-                         AND usage.metric_id = %(metric)s
-                         AND usage.period_start >= period.period_start
-                         AND usage.period_start < period.period_end
-                 ) usage_total ON TRUE""",
-            billing_period=f"{plan.billing_period_value} {plan.billing_period_unit}s",
-            today=fields.Date.today(),
-            charge=self.id,
-            subscriptions=tuple(subscription_ids),
-            aggregate=AGGREGATION_SQL[self.metric_id.aggregation],
-            metric=self.metric_id.id,
-        ))
-        return {subscription_id: float(quantity or 0.0) for subscription_id, quantity in rows}
-
-    def _fc_check_thresholds(self, quantities):
-        """Send usage.threshold_reached for the subscriptions whose open-period quantity of
-        this charge ({subscription id: quantity}) reached the alert threshold: once per
-        subscription, charge and period, whether the API or the cron sees it first."""
+    def _fc_check_thresholds(self, open_periods):
+        """Send usage.threshold_reached for the subscriptions whose open period of this
+        charge ({subscription id: (first day, day after the last, engine Rating)}) reached
+        the alert threshold: once per subscription, charge and period, whether the API or
+        the cron sees it first."""
         self.ensure_one()
         if not self.alert_threshold:
             return
-        reached = [sid for sid, quantity in quantities.items() if quantity >= self.alert_threshold]
-        windows = {subscription: window for subscription in self.env['sale.order'].sudo().browse(reached)
-                   if (window := subscription._fc_open_period_window())}
-        keys = {subscription: f'usage.threshold_reached:{subscription.id}:{self.id}:{window.start.isoformat()}'
-                for subscription, window in windows.items()}
+        reached = {subscription_id: period for subscription_id, period in open_periods.items()
+                   if period[2].aggregated_quantity >= Decimal(repr(self.alert_threshold))}
+        keys = {subscription_id: f'usage.threshold_reached:{subscription_id}:{self.id}:'
+                                 f'{engine.midnight_utc(start).isoformat()}'
+                for subscription_id, (start, _end, _rating) in reached.items()}
         # The hourly rating sees the same crossing every hour: one query skips those sent.
         already_sent = set(self.env['fusion.billing.webhook'].sudo().search_fetch(
             [('event_key', 'in', list(keys.values()))], ['event_key']).mapped('event_key'))
-        for subscription, window in windows.items():
-            if keys[subscription] in already_sent:
+        for subscription in self.env['sale.order'].sudo().browse(list(reached)):
+            if keys[subscription.id] in already_sent:
                 continue
+            start, end, rating = reached[subscription.id]
             subscription._fc_notify('usage.threshold_reached', {
                 **subscription._fc_event_subject(),
                 'metric': self.metric_id.code,
                 'charge_id': self.id,
-                'quantity': quantities[subscription.id],
+                'quantity': float(rating.aggregated_quantity),
                 'threshold': self.alert_threshold,
-                'period': {'start': window.start.isoformat() + 'Z', 'end': window.end.isoformat() + 'Z'},
-            }, event_key=keys[subscription])
+                'period': {'start': engine.midnight_utc(start).isoformat() + 'Z',
+                           'end': engine.midnight_utc(end).isoformat() + 'Z'},
+            }, event_key=keys[subscription.id])

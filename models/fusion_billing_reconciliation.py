@@ -1,19 +1,22 @@
-from collections import defaultdict
-
-from dateutil.relativedelta import relativedelta
+from datetime import timedelta
+from decimal import Decimal
 
 from odoo import fields, models
-from odoo.tools import float_compare
+from odoo.tools import float_compare, float_is_zero
 
 from .. import engine
+from .fusion_billing_rating import UsageWindow
 
 # Quantities are stored with 4 decimals; smaller differences are noise.
 QUANTITY_DIGITS = 4
 
+CLOSED_STATES = ('5_renewed', '6_churn')
+
 
 class FusionBillingReconciliation(models.Model):
-    """What was billed for one charge of one subscription over one invoiced period,
-    and how much usage arrived for that period after it was billed."""
+    """The billing ledger: what was billed for one charge of one subscription over one
+    billing period, on which invoice line, and how much usage arrived for that period
+    after it was billed."""
 
     _name = 'fusion.billing.reconciliation'
     _description = 'Fusion Billing Reconciliation'
@@ -26,18 +29,25 @@ class FusionBillingReconciliation(models.Model):
     metric_id = fields.Many2one('fusion.billing.metric', required=True, ondelete='restrict',
                                 readonly=True)
     period_start = fields.Date(required=True, readonly=True)
-    period_end = fields.Date(required=True, readonly=True, help="Last day of the invoiced period.")
-    aggregated_quantity = fields.Float(digits=(16, 4), readonly=True)
+    period_end = fields.Date(required=True, readonly=True, help="Last day of the billing period.")
+    aggregated_quantity = fields.Float(digits=(16, 4), readonly=True,
+                                       help="The period's aggregated quantity when it was billed.")
     included_quantity = fields.Float(digits=(16, 4), readonly=True)
     billable_quantity = fields.Float(digits=(16, 4), readonly=True)
-    amount = fields.Monetary(readonly=True)
+    amount = fields.Monetary(readonly=True, help="What the posted invoice line billed for this period.")
+    rated_amount = fields.Monetary(readonly=True,
+                                   help="What the rating priced for this period; differs from the amount when "
+                                        "the invoice line was changed before posting.")
     currency_id = fields.Many2one('res.currency', required=True, readonly=True)
     invoice_id = fields.Many2one('account.move', ondelete='set null', index='btree_not_null',
                                  readonly=True)
+    invoice_line_id = fields.Many2one('account.move.line', ondelete='set null', readonly=True,
+                                      help="The invoice line that billed this period; empty when the invoice "
+                                           "billed nothing for it.")
     sale_line_id = fields.Many2one('sale.order.line', string="Subscription Line", ondelete='set null',
                                    readonly=True)
-    state = fields.Selection([('billed', "Billed"), ('late_usage', "Late usage")], required=True,
-                             default='billed', readonly=True)
+    state = fields.Selection([('billed', "Billed"), ('late_usage', "Late usage"), ('credited', "Credited")],
+                             required=True, default='billed', readonly=True)
     late_quantity = fields.Float(digits=(16, 4), readonly=True,
                                  help="The period's aggregated quantity now minus the quantity billed.")
     company_id = fields.Many2one(related='subscription_id.company_id', store=True, index=True)
@@ -49,85 +59,224 @@ class FusionBillingReconciliation(models.Model):
     _period_ordered = models.Constraint('CHECK(period_start <= period_end)',
                                         "A reconciled period must start before it ends.")
 
-    def _fc_record_billed_usage(self, entries):
-        """Write one reconciliation row per billed (subscription, charge, period) of
-        ``entries`` (see account.move._fc_billed_usage), then start each usage line over
-        for the subscription's new period."""
-        rows = []
-        for entry in entries:
-            charge, subscription = entry['charge'], entry['subscription']
-            period_start, period_end = entry['period']
-            rating = charge._rate(entry['quantity'])
-            rows.append({
-                'subscription_id': subscription.id,
-                'charge_id': charge.id,
-                'metric_id': charge.metric_id.id,
-                'period_start': period_start,
-                'period_end': period_end,
-                'aggregated_quantity': float(rating.aggregated_quantity),
-                'included_quantity': float(rating.included_quantity),
-                'billable_quantity': float(rating.billable_quantity),
-                'amount': float(rating.amount),
-                'currency_id': charge.currency_id.id,
-                'invoice_id': entry['invoice'].id,
-                'sale_line_id': entry['sale_line'].id,
-            })
-        existing = {(row.subscription_id.id, row.charge_id.id, row.period_start): row for row in self.search([
-            ('subscription_id', 'in', [row['subscription_id'] for row in rows]),
-            ('charge_id', 'in', [row['charge_id'] for row in rows]),
-        ])}
-        records = self.browse()
-        for values in rows:
-            # A credit note and a new invoice for the same period replace the first record.
-            previous = existing.get((values['subscription_id'], values['charge_id'], values['period_start']))
-            if previous:
-                previous.write(values)
-                records |= previous
-            else:
-                records |= self.create(values)
-        records._fc_check_late_usage()
-        self._fc_start_new_periods(entries)
-        return records
+    # ------------------------------------------------------------------
+    # Posted invoices and credit notes
+    # ------------------------------------------------------------------
 
-    def _fc_start_new_periods(self, entries):
-        """After an invoice, the usage lines it billed hold the new period's usage (often
-        none yet): rate that period now rather than leave the billed amount on them."""
-        running, closed = defaultdict(set), defaultdict(set)
-        for entry in entries:
-            if entry['sale_line']:
-                subscription = entry['subscription']
-                target = running if subscription.subscription_state in ('3_progress', '4_paused') else closed
-                target[entry['charge']].add(subscription.id)
-        # A closed subscription has no new period: what comes after its last invoice is
-        # late usage, not something to bill again.
-        quantities = {charge: charge._fc_open_period_quantities(list(subscription_ids))
-                      for charge, subscription_ids in running.items()}
-        for charge, subscription_ids in closed.items():
-            quantities.setdefault(charge, {}).update(dict.fromkeys(subscription_ids, 0.0))
-        self.env['sale.order'].sudo()._fc_apply_ratings(quantities)
+    def _fc_record_posted(self, moves):
+        """Write the ledger rows of the posted customer invoices ``moves`` and mark the
+        periods their credit notes cancel; then check late usage and start each usage
+        line over on its new window. Posting the same invoice again changes nothing."""
+        invoices = moves.filtered(lambda move: move.move_type == 'out_invoice' and move.state == 'posted')
+        already = set(self.search([('invoice_id', 'in', invoices.ids)]).invoice_id.ids) if invoices else set()
+        rows = [row for invoice in invoices if invoice.id not in already for row in self._fc_invoice_rows(invoice)]
+        touched = self._fc_write_rows(rows)
+        touched |= self._fc_credit(moves.filtered(lambda move: move.move_type == 'out_refund'
+                                                  and move.state == 'posted'))
+        if touched:
+            touched._fc_check_late_usage_of_charges()
+            self.env['fusion.billing.rating']._rate_subscriptions(touched.subscription_id)
+
+    def _fc_forget_cancelled(self, invoices):
+        """Remove the rows of cancelled invoices and rate their subscriptions again."""
+        rows = self.search([('invoice_id', 'in', invoices.ids)])
+        subscriptions = rows.subscription_id
+        rows.unlink()
+        if subscriptions:
+            self.env['fusion.billing.rating']._rate_subscriptions(subscriptions)
+
+    def _fc_invoice_rows(self, invoice):
+        """The ledger rows of one posted invoice: one per billing period of each usage line
+        it carries (the amount read from the invoice line), and, for every other charge of
+        its subscriptions, one per period the invoice closes (what was rated, nothing
+        billed: 0 for a quiet period)."""
+        rows, billed = [], set()
+        for aml in invoice.invoice_line_ids:
+            sale_line = aml.sale_line_ids.filtered('fusion_charge_id')[:1]
+            if not sale_line or not aml.deferred_start_date or not aml.deferred_end_date:
+                continue
+            billed.add((sale_line.order_id.id, sale_line.fusion_charge_id.id))
+            rows += self._fc_rows_of_invoice_line(aml, sale_line)
+        rows += self._fc_rows_of_unbilled_charges(invoice, billed)
+        return rows
+
+    def _fc_rows_of_invoice_line(self, aml, sale_line):
+        periods = aml.fusion_rated_periods or self._fc_rerate(
+            sale_line.order_id, sale_line.fusion_charge_id, aml.deferred_start_date,
+            aml.deferred_end_date + timedelta(days=1))
+        currency = aml.currency_id
+        billed_total = Decimal(repr(currency.round(aml.price_subtotal)))
+        rated = [Decimal(period['amount']) for period in periods]
+        allocated = self._fc_allocate(billed_total, rated, Decimal(repr(currency.rounding)))
+        return [{
+            **self._fc_row_values(sale_line.order_id, sale_line.fusion_charge_id, period),
+            'amount': float(amount),
+            'invoice_id': aml.move_id.id,
+            'invoice_line_id': aml.id,
+            'sale_line_id': sale_line.id,
+        } for period, amount in zip(periods, allocated)]
+
+    def _fc_rows_of_unbilled_charges(self, invoice, billed):
+        """Rows at 0 for the charges an invoice did not bill, over the usage periods the
+        invoice closes: up to the end of its postpaid lines' periods, or the start of its
+        prepaid ones (billed in advance when the previous period is over)."""
+        Rating = self.env['fusion.billing.rating']
+        closes = {}
+        for aml in invoice.invoice_line_ids.filtered(lambda line: line.subscription_id and line.deferred_start_date
+                                                      and line.deferred_end_date):
+            sale_line = aml.sale_line_ids[:1]
+            if not sale_line or not sale_line.recurring_invoice:
+                continue
+            end = aml.deferred_end_date + timedelta(days=1) if sale_line._is_postpaid_line() \
+                else aml.deferred_start_date
+            subscription = aml.subscription_id
+            closes[subscription] = min(end, closes.get(subscription, end))
+        rows = []
+        windows = Rating._usage_windows(self.env['sale.order'].concat(*closes))
+        for (subscription_id, charge_id), window in windows.items():
+            subscription = self.env['sale.order'].browse(subscription_id)
+            if (subscription_id, charge_id) in billed or window.start >= closes[subscription]:
+                continue
+            charge = self.env['fusion.billing.charge'].browse(charge_id)
+            for period in self._fc_rerate(subscription, charge, window.start, closes[subscription]):
+                rows.append({**self._fc_row_values(subscription, charge, period), 'amount': 0.0,
+                             'invoice_id': invoice.id,
+                             'sale_line_id': subscription.order_line.filtered(
+                                 lambda line, charge=charge: line.fusion_charge_id == charge)[:1].id})
+        return rows
+
+    def _fc_rerate(self, subscription, charge, start, end):
+        """The periods of [start, end) priced now, as an invoice line would carry them."""
+        Rating = self.env['fusion.billing.rating']
+        periods = tuple(engine.billing_periods(start, end, Rating._next_period_start(subscription.plan_id)))
+        window = UsageWindow(subscription.id, charge.id, start, end, periods)
+        ratings, problems = Rating._rate_windows({(subscription.id, charge.id): window})
+        if problems:
+            return []
+        return ratings[subscription.id, charge.id].periods_for_invoice()
+
+    def _fc_row_values(self, subscription, charge, period):
+        return {
+            'subscription_id': subscription.id,
+            'charge_id': charge.id,
+            'metric_id': charge.metric_id.id,
+            'period_start': period['start'],
+            'period_end': period['end'],
+            'aggregated_quantity': period['aggregated_quantity'],
+            'included_quantity': period['included_quantity'],
+            'billable_quantity': period['billable_quantity'],
+            'rated_amount': float(period['amount']),
+            'currency_id': charge.currency_id.id,
+            'state': 'billed',
+            'late_quantity': 0.0,
+        }
+
+    @staticmethod
+    def _fc_allocate(total, weights, rounding):
+        """Split ``total`` over periods in proportion to their rated amounts, to the
+        currency's rounding; the last period takes what rounding leaves."""
+        if not weights:
+            return []
+        weight_total = sum(weights)
+        if weight_total == total:
+            return weights
+        shares = []
+        for weight in weights[:-1]:
+            share = total * weight / weight_total if weight_total else Decimal(0)
+            shares.append((share / rounding).quantize(Decimal(1)) * rounding)
+        shares.append(total - sum(shares))
+        return shares
+
+    def _fc_write_rows(self, rows):
+        """Create the rows of periods not in the ledger yet; a credited period billed again
+        takes the new invoice. A period already billed is never rewritten."""
+        if not rows:
+            return self.browse()
+        existing = {(row.subscription_id.id, row.charge_id.id, row.period_start): row for row in self.search([
+            ('subscription_id', 'in', list({row['subscription_id'] for row in rows})),
+            ('charge_id', 'in', list({row['charge_id'] for row in rows})),
+        ])}
+        written, to_create = self.browse(), []
+        for values in rows:
+            previous = existing.get((values['subscription_id'], values['charge_id'],
+                                     fields.Date.to_date(values['period_start'])))
+            if not previous:
+                to_create.append(values)
+            elif previous.state == 'credited':
+                previous.write(values)
+                written |= previous
+        return written | self.create(to_create)
+
+    def _fc_credit(self, credit_notes):
+        """A posted credit note that takes back the whole amount of a usage line's periods
+        marks them credited: they are billed again with the next invoice. A partial
+        credit note leaves the periods billed."""
+        credited = self.browse()
+        for aml in credit_notes.invoice_line_ids:
+            sale_line = aml.sale_line_ids.filtered('fusion_charge_id')[:1]
+            if not sale_line or not aml.deferred_start_date or not aml.deferred_end_date:
+                continue
+            rows = self.search([
+                ('subscription_id', '=', sale_line.order_id.id), ('charge_id', '=', sale_line.fusion_charge_id.id),
+                ('period_start', '>=', aml.deferred_start_date), ('period_start', '<=', aml.deferred_end_date),
+                ('state', '!=', 'credited')])
+            billed = sum(rows.mapped('amount'))
+            if rows and aml.currency_id.compare_amounts(aml.price_subtotal, billed) >= 0:
+                rows.write({'state': 'credited', 'late_quantity': 0.0})
+                credited |= rows
+        return credited
+
+    # ------------------------------------------------------------------
+    # Late usage
+    # ------------------------------------------------------------------
+
+    def _fc_check_late_usage_of(self, subscriptions):
+        """Check the ledger rows of ``subscriptions`` (their state changed what is late)."""
+        if subscriptions:
+            self.search([('subscription_id', 'in', subscriptions.ids)])._fc_check_late_usage()
+
+    def _fc_check_late_usage_of_charges(self):
+        """Check every ledger row of the (subscription, charge) pairs of these rows: a row
+        written for a later period changes what counts as late for the earlier ones."""
+        pairs = {(row.subscription_id.id, row.charge_id.id) for row in self}
+        domain = ['|'] * (len(pairs) - 1)
+        for subscription_id, charge_id in pairs:
+            domain += ['&', ('subscription_id', '=', subscription_id), ('charge_id', '=', charge_id)]
+        self.search(domain)._fc_check_late_usage()
 
     def _fc_check_late_usage(self):
-        """Compare each row's billed quantity with the period's aggregated quantity now:
+        """Compare each billed row's quantity with the period's aggregated quantity now:
         more usage than billed puts the row in ``late_usage`` with the difference."""
-        Usage = self.env['fusion.billing.usage']
-        for row in self:
-            period_end = row._fc_late_usage_horizon()
-            aggregated_now = Usage._aggregate(row.subscription_id, row.metric_id,
-                                              engine.midnight_utc(row.period_start), period_end)
+        rows = self.filtered(lambda row: row.state != 'credited')
+        if not rows:
+            return
+        horizons = rows._fc_late_usage_horizons()
+        quantities = self.env['fusion.billing.rating']._aggregate_periods(
+            [(row.subscription_id.id, row.metric_id, row.period_start, horizons[row]) for row in rows])
+        for row, aggregated_now in zip(rows, quantities):
             late_quantity = aggregated_now - row.aggregated_quantity
             if float_compare(late_quantity, 0, precision_digits=QUANTITY_DIGITS) > 0:
-                row.write({'state': 'late_usage', 'late_quantity': late_quantity})
-            elif row.state != 'billed' or row.late_quantity:
+                if row.state != 'late_usage' or float_compare(row.late_quantity, late_quantity,
+                                                              precision_digits=QUANTITY_DIGITS):
+                    row.write({'state': 'late_usage', 'late_quantity': late_quantity})
+            elif row.state != 'billed' or not float_is_zero(row.late_quantity, precision_digits=QUANTITY_DIGITS):
                 row.write({'state': 'billed', 'late_quantity': 0.0})
 
-    def _fc_late_usage_horizon(self):
-        """End of the usage window of this billed period: the day after its last day, or,
-        for the last billed period of a closed subscription, no end at all."""
-        self.ensure_one()
-        subscription = self.subscription_id
-        if subscription.subscription_state in ('5_renewed', '6_churn'):
-            later = self.search_count([('subscription_id', '=', subscription.id), ('charge_id', '=', self.charge_id.id),
-                                       ('period_start', '>', self.period_start)], limit=1)
-            if not later:
-                return engine.midnight_utc(self.period_end + relativedelta(years=100))
-        return engine.midnight_utc(self.period_end + relativedelta(days=1))
+    def _fc_late_usage_horizons(self):
+        """{row: the day after the last day whose usage belongs to it}: the day after its
+        period, except for the last billed period of a closed subscription that was billed
+        up to its end date: everything after it is late there."""
+        last_rows = {}
+        for row in self.search([('subscription_id', 'in', self.subscription_id.ids), ('state', '!=', 'credited')],
+                               order='period_start'):
+            last_rows[row.subscription_id, row.charge_id] = row
+        horizons = {}
+        for row in self:
+            horizon = row.period_end + timedelta(days=1)
+            subscription = row.subscription_id
+            if (subscription.subscription_state in CLOSED_STATES and last_rows.get((subscription, row.charge_id)) == row
+                    and (not subscription.end_date or horizon >= subscription.end_date)):
+                horizon = fields.Date.to_date('9999-12-31')
+            horizons[row] = horizon
+        return horizons
+

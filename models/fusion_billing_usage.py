@@ -12,17 +12,6 @@ _logger = logging.getLogger(__name__)
 # Subscriptions rated per query and per commit.
 RATING_BATCH_SIZE = 1000
 
-# How each aggregation reads the rows of one window: the SQL twin of engine.aggregate.
-# "last" takes the row with the latest period_start, ties going to the latest write.
-AGGREGATION_SQL = {
-    'sum': SQL("COALESCE(SUM(usage.quantity), 0)"),
-    'max': SQL("COALESCE(MAX(usage.quantity), 0)"),
-    'last': SQL("COALESCE((ARRAY_AGG(usage.quantity ORDER BY usage.period_start DESC, usage.write_date DESC,"
-                " usage.id DESC))[1], 0)"),
-    'unique_count': SQL("COUNT(DISTINCT usage.quantity)"),
-}
-
-
 def _as_naive_utc(value, field):
     """Accept an ISO 8601 string or a datetime; return a naive UTC datetime."""
     if isinstance(value, datetime):
@@ -81,30 +70,26 @@ class FusionBillingUsage(models.Model):
         return result
 
     def _fc_flag_late_usage(self):
-        """Usage for a period that was already invoiced is kept; the reconciliation row of
-        that period shows how much more there is now than was billed. One query finds
-        the rows concerned, whatever the number of usage rows."""
+        """Usage for a period that was already billed is kept; the ledger row of that
+        period shows how much more there is now than was billed. One query finds, for
+        each row, the latest ledger row starting on or before it (the only one it can be
+        late for), whatever the number of usage rows."""
         if not self:
             return
         self.flush_recordset(['subscription_id', 'metric_id', 'period_start', 'quantity'])
-        reconciliation_ids = [row_id for row_id, in self.env.execute_query(SQL(
-            """SELECT DISTINCT rec.id
+        self.env['fusion.billing.reconciliation'].flush_model(['subscription_id', 'metric_id', 'charge_id',
+                                                               'period_start'])
+        reconciliation_ids = {row_id for row_id, in self.env.execute_query(SQL(
+            """SELECT DISTINCT ON (usage.id, rec.charge_id) rec.id
                  FROM fusion_billing_usage usage
                  JOIN fusion_billing_reconciliation rec
-                   ON rec.subscription_id = usage.subscription_id AND rec.metric_id = usage.metric_id
-                 JOIN sale_order so ON so.id = rec.subscription_id
+                   ON rec.subscription_id = usage.subscription_id
+                  AND rec.metric_id = usage.metric_id
+                  AND rec.period_start <= usage.period_start
                 WHERE usage.id IN %(usage_ids)s
-                  AND usage.period_start >= rec.period_start
-                  AND (usage.period_start < rec.period_end + 1
-                       -- after the last invoice of a closed subscription, everything is late
-                       OR (so.subscription_state IN ('5_renewed', '6_churn')
-                           AND NOT EXISTS (SELECT 1
-                                             FROM fusion_billing_reconciliation later
-                                            WHERE later.subscription_id = rec.subscription_id
-                                              AND later.charge_id = rec.charge_id
-                                              AND later.period_start > rec.period_start)))""",
+             ORDER BY usage.id, rec.charge_id, rec.period_start DESC""",
             usage_ids=tuple(self.ids),
-        ))]
+        ))}
         if reconciliation_ids:
             self.env['fusion.billing.reconciliation'].sudo().browse(reconciliation_ids)._fc_check_late_usage()
 
@@ -167,58 +152,43 @@ class FusionBillingUsage(models.Model):
 
     @api.model
     def _aggregate(self, subscription, metric, period_start, period_end):
-        """Return the quantity of ``metric`` for ``subscription`` over ``[period_start, period_end)``.
-
-        A row belongs to the window that holds its period_start. Returns a float (0 when
-        there is no row).
-        """
+        """Return the quantity of ``metric`` for ``subscription`` over ``[period_start, period_end)``
+        (dates, or datetimes at 00:00 UTC). A row belongs to the period that holds its
+        period_start. Returns a float (0 when there is no row)."""
         subscription.ensure_one()
         metric.ensure_one()
-        self.flush_model(['subscription_id', 'metric_id', 'period_start', 'quantity'])
-        rows = self.env.execute_query(SQL(
-            """SELECT %(aggregate)s
-                 FROM fusion_billing_usage usage
-                WHERE usage.subscription_id = %(subscription)s
-                  AND usage.metric_id = %(metric)s
-                  AND usage.period_start >= %(start)s
-                  AND usage.period_start < %(end)s""",
-            aggregate=AGGREGATION_SQL[metric.aggregation],
-            subscription=subscription.id,
-            metric=metric.id,
-            start=period_start,
-            end=period_end,
-        ))
-        return float(rows[0][0])
+        return self.env['fusion.billing.rating']._aggregate_periods(
+            [(subscription.id, metric, period_start, period_end)])[0]
 
     @api.model
     def _cron_rate_open_periods(self, batch_size=RATING_BATCH_SIZE):
-        """Hourly: rate every active charge onto the running subscriptions of its plan.
+        """Hourly: rate the usage windows of the running subscriptions of every plan with
+        an active charge onto their usage lines.
 
-        The subscriptions of a plan are read in batches; for each batch, every charge of
-        the plan aggregates its usage in one query, and the usage lines of the batch are
-        written together. Progress is committed after each batch. A subscription in
-        another currency than a charge's is not rated for that charge, and is logged.
+        The subscriptions of a plan are read in batches; each batch is rated at once
+        (one aggregation query per kind of aggregation) and committed. A subscription in
+        another currency than a charge's is not rated for that charge, and is logged; a
+        subscription that cannot be rated is logged and skipped, whatever the error.
         """
         auto_commit = not modules.module.current_test
-        SaleOrder = self.env['sale.order']
+        Rating = self.env['fusion.billing.rating']
         charges = self.env['fusion.billing.charge'].search([('active', '=', True)])
         for (plan, company), plan_charges in charges.grouped(lambda c: (c.plan_id, c.company_id)).items():
-            plan_charges = plan_charges.with_company(company)
             after_id = 0
-            while rows := SaleOrder._fc_subscriptions_to_rate(plan, company, after_id, batch_size):
+            while rows := Rating._subscriptions_to_rate(plan, company, after_id, batch_size):
                 after_id = rows[-1][0]
-                quantities = {}
                 for charge in plan_charges:
-                    same_currency = [sid for sid, currency_id in rows if currency_id == charge.currency_id.id]
-                    if len(same_currency) < len(rows):
+                    other_currency = [sid for sid, currency_id in rows if currency_id != charge.currency_id.id]
+                    if other_currency:
                         _logger.warning(
                             "Fusion Billing: charge %s (%s) not rated on subscriptions %s: their currency is not %s.",
-                            charge.id, charge.display_name,
-                            [sid for sid, currency_id in rows if currency_id != charge.currency_id.id],
-                            charge.currency_id.name)
-                    quantities[charge] = charge._fc_open_period_quantities(same_currency)
-                SaleOrder.with_company(company)._fc_apply_ratings(quantities)
-                for charge, charge_quantities in quantities.items():
-                    charge._fc_check_thresholds(charge_quantities)
+                            charge.id, charge.display_name, other_currency, charge.currency_id.name)
+                subscriptions = self.env['sale.order'].with_company(company).browse([sid for sid, _c in rows])
+                ratings, _problems = Rating.with_company(company)._rate_subscriptions(subscriptions)
+                for charge in plan_charges:
+                    charge._fc_check_thresholds({
+                        subscription_id: rating.period_ratings[-1]
+                        for (subscription_id, charge_id), rating in ratings.items()
+                        if charge_id == charge.id and rating.period_ratings})
                 if auto_commit:
                     self.env['ir.cron']._commit_progress(processed=len(rows))

@@ -70,7 +70,12 @@ class FusionBillingUsage(models.Model):
                                 if metric_ids[event.metric] == charge.metric_id.id}
             on_plan = self.env['sale.order'].sudo().search([('id', 'in', list(subscription_ids)),
                                                             ('plan_id', '=', charge.plan_id.id)])
-            charge._fc_check_thresholds(charge._fc_open_period_quantities(on_plan.ids))
+            Rating = self.env['fusion.billing.rating']
+            windows = {key: window for key, window in Rating._usage_windows(on_plan).items()
+                       if key[1] == charge.id and window.periods}
+            ratings, _problems = Rating._rate_windows(windows)
+            charge._fc_check_thresholds({subscription_id: rating.period_ratings[-1]
+                                         for (subscription_id, _charge_id), rating in ratings.items()})
 
     @api.model
     def _fc_authorized_subscriptions(self, service, subscription_ids):

@@ -24,53 +24,65 @@ class SaleOrder(models.Model):
         for order in self:
             order.fusion_usage_count = counts.get(order._origin, 0)
 
-    @api.depends('is_subscription', 'start_date', 'next_invoice_date', 'plan_id')
+    @api.depends('is_subscription', 'start_date', 'next_invoice_date', 'end_date', 'plan_id')
     def _compute_fusion_period(self):
         for order in self:
             window = order._fc_open_period_window()
             order.fusion_period_start = window and window.start
             order.fusion_period_end = window and window.end
 
-    @api.depends('fusion_usage_ids.quantity', 'fusion_usage_ids.period_start', 'next_invoice_date', 'plan_id')
+    @api.depends('fusion_usage_ids.quantity', 'fusion_usage_ids.period_start', 'next_invoice_date', 'end_date',
+                 'plan_id')
     def _compute_fusion_usage_summary(self):
         for order in self:
             order.fusion_usage_summary = order._fc_render_usage_summary(order._fc_open_period_usage())
 
     def _fc_open_period_window(self):
-        """Return the open billing period as an engine BillingWindow, or None when there is none."""
+        """The days the next invoice will bill usage for, as an engine BillingWindow
+        (00:00 UTC to 00:00 UTC), or None when nothing is left to bill."""
         self.ensure_one()
-        if not self.is_subscription or not self.next_invoice_date:
+        windows = [rating.window for rating in self._fc_usage_preview() if rating.window.periods]
+        if not windows:
             return None
-        try:
-            return engine.open_billing_window(self.start_date, self.next_invoice_date, self.last_invoice_date)
-        except engine.EngineError:
-            return None
+        return engine.BillingWindow(engine.midnight_utc(min(window.start for window in windows)),
+                                    engine.midnight_utc(max(window.end for window in windows)))
+
+    def _fc_usage_preview(self):
+        """The usage of this subscription priced as the next invoice will bill it (no write)."""
+        self.ensure_one()
+        if not self.id or not self.is_subscription:
+            return []
+        return self.env['fusion.billing.rating']._preview(self._origin)
 
     def _fc_open_period_usage(self):
-        """Return, per active charge of the plan, the open period's usage and amount so far."""
+        """Return, per rated charge, the usage not billed yet and its amount so far."""
         self.ensure_one()
-        window = self._fc_open_period_window()
-        if not window or not self.id:
-            return []
-        charges = self.env['fusion.billing.charge'].search([('plan_id', '=', self.plan_id.id)])
-        Usage = self.env['fusion.billing.usage']
+        charges = self.env['fusion.billing.charge'].sudo()
         summary = []
-        for charge in charges:
-            aggregated = Usage._aggregate(self, charge.metric_id, window.start, window.end)
-            rating = charge._rate(aggregated)
+        for rating in self._fc_usage_preview():
+            if not rating.window.periods:
+                continue
+            charge = charges.browse(rating.window.charge_id)
             summary.append({
                 'charge_id': charge.id,
                 'charge': charge.display_name,
                 'metric': charge.metric_id.code,
                 'unit': charge.metric_id.unit_name or '',
-                'aggregated_quantity': aggregated,
-                'included_quantity': charge.included_quantity,
+                'aggregated_quantity': float(rating.aggregated_quantity),
+                'included_quantity': float(sum(period_rating.included_quantity
+                                               for _start, _end, period_rating in rating.period_ratings)),
                 'billable_quantity': float(rating.billable_quantity),
                 'amount': float(rating.amount),
                 'currency': charge.currency_id.name,
                 'currency_id': charge.currency_id.id,
             })
         return summary
+
+    def _fc_rate_usage(self, charge, period_start, period_end):
+        """Rate ``charge`` over ``[period_start, period_end)`` onto the charge's line of
+        each subscription in ``self``; return {subscription id: ChargeRating}."""
+        return self.env['fusion.billing.rating']._rate_given_window(
+            self, charge, engine.midnight_utc(period_start).date(), engine.midnight_utc(period_end).date())
 
     def _fc_usage_report(self):
         """The open period's usage of this subscription, as the usage API returns it."""

@@ -1,79 +1,64 @@
-from collections import defaultdict
-
-from dateutil.relativedelta import relativedelta
-
 from odoo import models
-
-from .. import engine
-
-# States in which Enterprise may still invoice a subscription's postpaid lines.
-INVOICEABLE_STATES = ('3_progress', '4_paused', '5_renewed', '6_churn')
 
 
 class SaleOrder(models.Model):
+    """Where Enterprise's invoicing meets the rating: the usage lines hold their whole
+    window when Enterprise collects them, and only invoicing paths write them."""
+
+
     _inherit = 'sale.order'
 
-    def _get_invoiceable_lines(self, final=False):
-        # Enterprise collects a postpaid line only if its delivered quantity is not 0, and
-        # moves the next invoice date on when nothing is collected: the closing period
-        # must be on the lines before they are collected, by the invoicing cron and by
-        # manual invoicing alike (both collect through this method).
-        self._fc_rate_closing_period()
-        return super()._get_invoiceable_lines(final=final)
+    def _recurring_invoice_get_subscriptions(self, grouped=False, batch_size=30):
+        # The invoicing cron's batch, before Enterprise collects its invoiceable lines: a
+        # postpaid line is collected only if its delivered quantity is not 0, and the next
+        # invoice date moves on when nothing is collected, so the windows are rated now.
+        # A subscription whose usage cannot be rated leaves the batch untouched (its next
+        # invoice date stays) and is retried on the next run, as Enterprise does with a
+        # failed payment; an activity says why. Rating is not done in
+        # _get_invoiceable_lines: Enterprise also calls it from read paths (portal,
+        # payment links, reminder mails), which must not write.
+        subscriptions, need_cron_trigger = super()._recurring_invoice_get_subscriptions(
+            grouped=grouped, batch_size=batch_size)
+        failed = subscriptions._fc_rate_for_invoicing()
+        if failed:
+            failed.write({'is_batch': True})
+        return subscriptions - failed, need_cron_trigger
+
+    def _create_invoices(self, grouped=False, final=False, date=None):
+        # Every invoice of a subscription is created here (cron and manual invoicing):
+        # never with stale usage. A subscription whose usage cannot be rated is refused,
+        # which Enterprise's cron records as a failed subscription and retries.
+        self._fc_rate_for_invoicing(raise_errors=True)
+        return super()._create_invoices(grouped=grouped, final=final, date=date)
 
     def set_close(self, close_reason_id=None, renew=False):
+        if renew:
+            # A renewal locks the old contract: its last period goes on the lines first.
+            self._fc_rate_for_invoicing()
         result = super().set_close(close_reason_id=close_reason_id, renew=renew)
-        # The usage up to the closing date goes on the lines, ready to be invoiced.
-        self.filtered(lambda order: order.subscription_state in ('5_renewed', '6_churn'))._fc_rate_closing_period()
+        closed = self.filtered(lambda order: order.subscription_state in ('5_renewed', '6_churn'))
+        if not renew:
+            # The usage up to the end date goes on the lines, ready for the final invoice;
+            # an empty closing window brings them to 0.
+            closed._fc_rate_for_invoicing()
+        # Once closed, usage after the end date can no longer be billed: it is late.
+        self.env['fusion.billing.reconciliation'].sudo()._fc_check_late_usage_of(closed)
         return result
 
-    def _fc_invoice_period(self, charge_line):
-        """Return (first day, day after the last) of the period Enterprise invoices next
-        for the usage line ``charge_line`` (or, before the line exists, for a postpaid
-        line of this subscription), as Enterprise's _get_invoice_line_parameters does."""
-        self.ensure_one()
-        if charge_line:
-            period_start, period_last_day = charge_line._get_invoice_line_parameters()[:2]
-            return period_start, period_last_day + relativedelta(days=1)
-        period_start = self.last_invoice_date or self.start_date
-        if not period_start or not self.plan_id.billing_period:
-            return None, None
-        period_end = period_start + self.plan_id.billing_period
-        if self.end_date:
-            period_end = min(period_end, self.end_date)
-        return period_start, period_end
+    def set_open(self):
+        result = super().set_open()
+        self.env['fusion.billing.reconciliation'].sudo()._fc_check_late_usage_of(self)
+        return result
 
-    def _fc_rate_closing_period(self):
-        """Rate the period Enterprise invoices next onto the usage lines of these
-        subscriptions, in bulk: one aggregation query per charge and period."""
-        subscriptions = self.filtered(lambda order: order.is_subscription and order.state == 'sale'
-                                      and order.subscription_state in INVOICEABLE_STATES)
+    def _fc_rate_for_invoicing(self, raise_errors=False):
+        """Rate the usage windows of these subscriptions onto their lines. Returns the
+        subscriptions that could not be rated, each given an activity saying why (with
+        ``raise_errors``, a UserError instead)."""
+        subscriptions = self.filtered('is_subscription')
         if not subscriptions:
-            return
-        subscriptions = subscriptions - subscriptions._fc_with_draft_invoice()
-        charges = self.env['fusion.billing.charge'].sudo().search([('plan_id', 'in', subscriptions.plan_id.ids)])
-        if not charges:
-            return
-        lines = {(line.fusion_charge_id, line.order_id): line for line in self.env['sale.order.line'].sudo().search(
-            [('order_id', 'in', subscriptions.ids), ('fusion_charge_id', 'in', charges.ids)])}
-        to_rate = defaultdict(list)
-        for subscription in subscriptions:
-            for charge in charges:
-                if (charge.plan_id, charge.company_id, charge.currency_id) != (
-                        subscription.plan_id, subscription.company_id, subscription.currency_id):
-                    continue
-                period_start, period_end = subscription._fc_invoice_period(lines.get((charge, subscription)))
-                if period_start and period_end and period_start < period_end:
-                    to_rate[charge, period_start, period_end].append(subscription.id)
-        for (charge, period_start, period_end), subscription_ids in to_rate.items():
-            self.sudo().browse(subscription_ids)._fc_rate_usage(
-                charge, engine.midnight_utc(period_start), engine.midnight_utc(period_end))
-
-    def _fc_with_draft_invoice(self):
-        """The subscriptions of ``self`` that have a draft customer invoice or credit note."""
-        draft_lines = self.env['account.move.line'].sudo().search([
-            ('subscription_id', 'in', self.ids),
-            ('move_id.state', '=', 'draft'),
-            ('move_id.move_type', 'in', ('out_invoice', 'out_refund')),
-        ])
-        return draft_lines.subscription_id
+            return self.browse()
+        Rating = self.env['fusion.billing.rating']
+        _ratings, problems = Rating._rate_subscriptions(subscriptions, raise_errors=raise_errors)
+        for subscription_id, problem in problems.items():
+            Rating._report_problem(self.browse(subscription_id), problem)
+        return self.browse(list(problems))

@@ -10,8 +10,38 @@ class SaleOrderLine(models.Model):
 
     fusion_rated_quantity = fields.Float(
         string="Rated Usage", digits=(16, 4), copy=False, readonly=True,
-        help="Aggregated quantity of the period, as last rated onto this line: what its invoice bills.")
+        help="Aggregated quantity of the periods this line bills, as last rated onto it.")
+    fusion_rated_periods = fields.Json(
+        string="Rated Periods", copy=False, readonly=True,
+        help="Each billing period this line bills, priced on its own: what its invoice line hands to the ledger.")
 
     _fusion_charge_unique = models.UniqueIndex(
         '(order_id, fusion_charge_id) WHERE fusion_charge_id IS NOT NULL',
         "A subscription has at most one line per usage charge.")
+
+    def _get_invoice_line_parameters(self):
+        # Enterprise dates a postpaid line from its own last invoiced date, so a period
+        # with nothing billable would pin the line to that period for ever. A usage line
+        # bills its window instead: from the day after the last period of its charge in
+        # the ledger to the end of the period being invoiced.
+        if (self.fusion_charge_id and self.order_id.subscription_state != '7_upsell'
+                and not self.env.context.get('force_postpaid_next_invoice')):
+            window = self.env['fusion.billing.rating']._line_window(self)
+            if window and window.periods:
+                return window.start, window.last_day, 1, None
+        return super()._get_invoice_line_parameters()
+
+    def _compute_discount(self):
+        # The rated amount is the price of the usage: a pricelist discount must not take a
+        # share of it a second time.
+        result = super()._compute_discount()
+        self.filtered('fusion_charge_id').discount = 0.0
+        return result
+
+    def _prepare_invoice_line(self, **optional_values):
+        values = super()._prepare_invoice_line(**optional_values)
+        if self.fusion_charge_id:
+            values['discount'] = 0.0
+            values['fusion_rated_periods'] = self.fusion_rated_periods
+        return values
+

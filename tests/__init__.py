@@ -1,4 +1,5 @@
 from . import test_api_key
+from . import test_billing_ledger
 from . import test_constraints
 from . import test_events
 from . import test_foundation

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from odoo import Command
-from odoo.tests import TransactionCase, new_test_user
+from odoo.tests import TransactionCase, freeze_time, new_test_user
 
 
 class FusionBillingCase(TransactionCase):
@@ -22,6 +22,11 @@ class FusionBillingCase(TransactionCase):
         cls.access_product = cls.env['product.product'].create({
             'name': 'Platform access', 'type': 'service', 'recurring_invoice': True,
             'invoice_policy': 'delivery', 'list_price': 0.0,
+        })
+        # A prepaid fee, invoiced in advance at each invoice beside the usage billed in arrears.
+        cls.fee_product = cls.env['product.product'].create({
+            'name': 'Platform fee', 'type': 'service', 'recurring_invoice': True,
+            'invoice_policy': 'order', 'list_price': 49.0, 'taxes_id': False,
         })
         cls.metrics = cls.env['fusion.billing.metric'].create([
             {'name': 'API calls', 'code': 'api_calls', 'aggregation': 'sum', 'unit_name': 'calls'},
@@ -56,14 +61,17 @@ class FusionBillingCase(TransactionCase):
         cls.service.webhook_url = url
 
     @classmethod
-    def _create_subscription(cls, partner, plan=None, confirm=True):
+    def _create_subscription(cls, partner, plan=None, confirm=True, start_date='2026-11-01', fee=False, **values):
+        lines = [Command.create({'product_id': cls.access_product.id, 'product_uom_qty': 0, 'price_unit': 0.0})]
+        if fee:
+            lines.append(Command.create({'product_id': cls.fee_product.id, 'product_uom_qty': 1, 'price_unit': 49.0}))
         order = cls.env['sale.order'].create({
             'partner_id': partner.id,
             'plan_id': (plan or cls.plan).id,
             'require_payment': False,
-            'start_date': '2026-11-01',
-            'order_line': [Command.create({'product_id': cls.access_product.id, 'product_uom_qty': 0,
-                                           'price_unit': 0.0})],
+            'start_date': start_date,
+            'order_line': lines,
+            **values,
         })
         if confirm:
             order.action_confirm()
@@ -72,6 +80,56 @@ class FusionBillingCase(TransactionCase):
     def _record(self, quantity, start, end, key=None, metric='api_calls', subscription=None):
         return self.env['fusion.billing.usage']._record_usage_with_result(
             subscription or self.subscription, metric, quantity, start, end, key)
+
+
+class BillingCycleCase(FusionBillingCase):
+    """Fixtures of the invoicing tests: Enterprise's deferred settings, a second charge
+    (seats, a ``max`` metric), and helpers to invoice and read the ledger."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        company = cls.env.company
+        company.deferred_revenue_account_id = cls.env['account.account'].search(
+            [('account_type', '=', 'liability_current'), ('company_ids', 'in', company.ids)], limit=1)
+        company.deferred_revenue_journal_id = cls.env['account.journal'].search(
+            [('type', '=', 'general'), ('company_id', '=', company.id)], limit=1)
+        cls.seats_product = cls.env['product.product'].create({
+            'name': 'Seats (metered)', 'type': 'service', 'recurring_invoice': True, 'invoice_policy': 'delivery'})
+        cls.seats_charge = cls.env['fusion.billing.charge'].create({
+            'plan_id': cls.plan.id, 'metric_id': cls.seats.id, 'product_id': cls.seats_product.id,
+            'charge_model': 'standard', 'price': 4, 'currency_id': cls.currency.id})
+        cls.Usage = cls.env['fusion.billing.usage']
+        cls.Reconciliation = cls.env['fusion.billing.reconciliation']
+
+    def _invoice_by_cron(self, when='2026-12-01 06:00:00'):
+        with freeze_time(when):
+            return self.env['sale.order']._cron_recurring_create_invoice()
+
+    def _invoice_manually(self, subscription=None, when='2026-12-01 09:00:00'):
+        """Enterprise's manual invoicing (Create Invoice, delivered quantities): a draft invoice."""
+        subscriptions = subscription or self.subscription
+        with freeze_time(when):
+            wizard = self.env['sale.advance.payment.inv'].with_context(
+                active_model='sale.order', active_ids=subscriptions.ids).create({'advance_payment_method': 'delivered'})
+            wizard.create_invoices()
+        return subscriptions.invoice_ids.filtered(lambda move: move.state == 'draft')
+
+    def _rate_hourly(self, when):
+        with freeze_time(when):
+            self.Usage._cron_rate_open_periods()
+
+    def _usage_line(self, charge=None, subscription=None):
+        return (subscription or self.subscription).order_line.filtered(
+            lambda line: line.fusion_charge_id == (charge or self.charge))
+
+    def _invoice_line(self, invoice, charge=None):
+        return invoice.invoice_line_ids.filtered(
+            lambda aml: aml.sale_line_ids.fusion_charge_id == (charge or self.charge))
+
+    def _reconciliation(self, charge=None, subscription=None):
+        return self.Reconciliation.search([('subscription_id', '=', (subscription or self.subscription).id),
+                                           ('charge_id', '=', (charge or self.charge).id)], order='period_start')
 
 
 def utc(*args):

@@ -3,43 +3,12 @@ from datetime import date
 from odoo import Command
 from odoo.tests import freeze_time, tagged
 
-from .common import FusionBillingCase, utc
+from .common import BillingCycleCase, utc
 
 
 @tagged('post_install', '-at_install')
-class TestInvoicingCycle(FusionBillingCase):
+class TestInvoicingCycle(BillingCycleCase):
     """Usage -> Enterprise's invoicing (cron or manual) -> reconciliation -> next period."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        company = cls.env.company
-        company.deferred_revenue_account_id = cls.env['account.account'].search(
-            [('account_type', '=', 'liability_current'), ('company_ids', 'in', company.ids)], limit=1)
-        company.deferred_revenue_journal_id = cls.env['account.journal'].search(
-            [('type', '=', 'general'), ('company_id', '=', company.id)], limit=1)
-        cls.seats_product = cls.env['product.product'].create({
-            'name': 'Seats (metered)', 'type': 'service', 'recurring_invoice': True, 'invoice_policy': 'delivery'})
-        cls.seats_charge = cls.env['fusion.billing.charge'].create({
-            'plan_id': cls.plan.id, 'metric_id': cls.seats.id, 'product_id': cls.seats_product.id,
-            'charge_model': 'standard', 'price': 4, 'currency_id': cls.currency.id})
-        cls.Usage = cls.env['fusion.billing.usage']
-        cls.Reconciliation = cls.env['fusion.billing.reconciliation']
-
-    def _invoice_by_cron(self, when='2026-12-01 06:00:00'):
-        with freeze_time(when):
-            return self.env['sale.order']._cron_recurring_create_invoice()
-
-    def _usage_line(self, charge=None):
-        return self.subscription.order_line.filtered(lambda line: line.fusion_charge_id == (charge or self.charge))
-
-    def _invoice_line(self, invoice, charge=None):
-        return invoice.invoice_line_ids.filtered(
-            lambda aml: aml.sale_line_ids.fusion_charge_id == (charge or self.charge))
-
-    def _reconciliation(self, charge=None):
-        return self.Reconciliation.search([('subscription_id', '=', self.subscription.id),
-                                           ('charge_id', '=', (charge or self.charge).id)])
 
     def test_usage_after_the_last_hourly_run_is_on_the_invoice(self):
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))

@@ -162,7 +162,7 @@ class TestRating(FusionBillingCase):
             return create(lines, vals_list)
 
         self.patch(line_class, 'create', create_failing_for_broken)
-        with mute_logger('odoo.addons.fusion_billing.models.sale_order_rating'):
+        with mute_logger('odoo.addons.fusion_billing.models.fusion_billing_rating'):
             self._rate()
         self.assertFalse(broken.order_line.fusion_charge_id)
         for subscription in (self.subscription, healthy):

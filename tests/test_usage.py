@@ -1,5 +1,10 @@
+import random
+from datetime import timedelta
+
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
+
+from odoo.addons.fusion_billing import engine
 
 from .common import FusionBillingCase, utc
 
@@ -94,3 +99,17 @@ class TestAggregate(FusionBillingCase):
     def test_last_breaks_ties_with_the_most_recent_write(self):
         self._store(self.storage, [(utc(2026, 11, 20), 40), (utc(2026, 11, 20), 42), (utc(2026, 11, 5), 99)])
         self.assertEqual(self._aggregate(self.storage), 42)
+
+    def test_sql_aggregation_agrees_with_the_engine_oracle(self):
+        generator = random.Random(19)
+        rated_window = engine.BillingWindow(NOV_1, DEC_1)
+        for metric in self.metrics:
+            self.env['fusion.billing.usage'].search([('subscription_id', '=', self.subscription.id)]).unlink()
+            for _row in range(40):
+                start = utc(2026, 10, 25) + timedelta(hours=generator.randrange(0, 24 * 45))
+                self._record(generator.choice([0, 1, 2.5, 7, 7, 1000, 12345.6789]), start,
+                             start + timedelta(hours=1), metric=metric.code)
+            rows = self.env['fusion.billing.usage'].search([('subscription_id', '=', self.subscription.id)])
+            oracle = engine.aggregate(metric.aggregation, engine.rows_in_window(
+                [(row.period_start, row.quantity, row.write_date, row.id) for row in rows], rated_window))
+            self.assertEqual(self._aggregate(metric), float(oracle), metric.aggregation)

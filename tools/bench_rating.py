@@ -93,19 +93,20 @@ def count_usage_lines(env, subscription_ids):
 
 
 def measure(env, label, subscription_count, charges):
-    """Run the cron once; print time, throughput and statements (total, per charge)."""
-    Charge = type(env['fusion.billing.charge'])
+    """Run the cron once; print time, throughput and statements (total, of the aggregation)."""
+    Rating = type(env['fusion.billing.rating'])
     statements = Counter()
-    original_quantities = Charge._fc_open_period_quantities
+    original_aggregate = Rating._aggregate_periods
 
-    def counted_quantities(charge, *args, **kwargs):
+    def counted_aggregate(rating, *args, **kwargs):
         before = sql_db.sql_counter
         try:
-            return original_quantities(charge, *args, **kwargs)
+            return original_aggregate(rating, *args, **kwargs)
         finally:
-            statements[charge.metric_id.code] += sql_db.sql_counter - before
+            statements['aggregation'] += sql_db.sql_counter - before
+            statements['calls'] += 1
 
-    Charge._fc_open_period_quantities = counted_quantities
+    Rating._aggregate_periods = counted_aggregate
     try:
         env.invalidate_all()
         before, started = sql_db.sql_counter, time.perf_counter()
@@ -113,10 +114,10 @@ def measure(env, label, subscription_count, charges):
         elapsed = time.perf_counter() - started
         total = sql_db.sql_counter - before
     finally:
-        Charge._fc_open_period_quantities = original_quantities
-    aggregation = ', '.join(f"{code}: {count}" for code, count in statements.items())
+        Rating._aggregate_periods = original_aggregate
     print(f"  {label:<28} {elapsed:7.2f} s  {subscription_count / elapsed:8.0f} subscriptions/s  "
-          f"{total:6d} SQL statements in all; statements of the aggregation step per charge: {aggregation}; "
+          f"{total:6d} SQL statements in all, {statements['aggregation']} of them aggregating usage "
+          f"({statements['calls']} batches); "
           f"{subscription_count * len(charges) / total:.0f} lines rated per statement")
 
 

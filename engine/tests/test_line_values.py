@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -5,9 +6,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine import ChargeTerms, EngineError, Tier, rate
-from engine.line_values import describe_rating, line_quantity_and_price, natural_unit_price
+from engine.line_values import describe_periods, describe_rating, line_quantity_and_price, natural_unit_price
 
 CENT = Decimal('0.01')
+D = Decimal
 
 
 def test_natural_pair_is_kept_when_it_fits():
@@ -68,3 +70,22 @@ def test_description_shows_units_included_and_tiers():
     ]
     standard = ChargeTerms('standard', price=Decimal('0.0125'))
     assert describe_rating('API calls', '', standard, rate(1500, standard, CENT)).splitlines()[1] == '1,500 x 0.0125'
+
+
+def test_a_line_of_several_periods_shows_each_period_on_its_own():
+    standard = ChargeTerms(charge_model='standard', price=D('0.0125'), included_quantity=100)
+    periods = [(date(2026, 12, 1), date(2027, 1, 1), rate(60, standard, CENT)),
+               (date(2027, 1, 1), date(2027, 2, 1), rate(1100, standard, CENT))]
+    assert describe_periods('API calls', 'calls', standard, periods).splitlines() == [
+        'API calls:',
+        '2026-12-01 to 2026-12-31: 60 calls, 100 included, 0 billable',
+        '2027-01-01 to 2027-01-31: 1,100 calls, 100 included, 1,000 billable',
+        '1,000 x 0.0125',
+    ]
+
+
+def test_a_line_of_one_period_reads_as_before():
+    standard = ChargeTerms(charge_model='standard', price=D('0.0125'))
+    rating = rate(1500, standard, CENT)
+    assert describe_periods('API calls', '', standard, [(date(2026, 11, 1), date(2026, 12, 1), rating)]) == \
+        describe_rating('API calls', '', standard, rating)

@@ -231,3 +231,11 @@ def test_every_charge_model_name_has_one_registered_model():
 def test_every_charge_model_prices_zero_units_at_zero(name):
     terms = ChargeTerms(name, price=D(5), unit_batch=10, tiers=TIERS)
     assert CHARGE_MODEL_REGISTRY[name].compute_amount(D(0), terms) == D(0)
+
+
+@pytest.mark.parametrize('charge_model', sorted(CHARGE_MODELS))
+def test_a_quantity_too_large_to_price_is_an_engine_error(charge_model):
+    tiers = (Tier(up_to=D(10), unit_price=D('0.5')), Tier(up_to=None, unit_price=D('0.25')))
+    terms = ChargeTerms(charge_model=charge_model, price=D('0.0125'), unit_batch=7, tiers=tiers)
+    with pytest.raises(EngineError, match="too large to be priced"):
+        rate(1e120, terms, D('0.01'))

@@ -1,43 +1,42 @@
-"""Billing windows and the open billing period of a subscription."""
+"""Billing windows and the billing periods inside them."""
 
 from datetime import date, datetime, timezone
 
 import pytest
 
-from engine import BillingWindow, EngineError, open_billing_window
+from engine import BillingWindow, EngineError, billing_periods
 
 
-def test_a_never_invoiced_subscription_bills_from_its_start_date():
-    window = open_billing_window(date(2026, 11, 15), date(2026, 12, 15))
-    assert window == BillingWindow(datetime(2026, 11, 15), datetime(2026, 12, 15))
+def _next_month(day):
+    return date(day.year + day.month // 12, day.month % 12 + 1, day.day)
 
 
-def test_an_invoiced_subscription_bills_from_its_last_invoice_date():
-    window = open_billing_window(date(2026, 1, 15), date(2026, 12, 15), date(2026, 11, 15))
-    assert window.start == datetime(2026, 11, 15, 0, 0)
-    assert window.end == datetime(2026, 12, 15, 0, 0)
-    assert window.start.tzinfo is None
+def test_a_window_of_one_period_is_that_period():
+    assert billing_periods(date(2026, 11, 1), date(2026, 12, 1), _next_month) == [
+        (date(2026, 11, 1), date(2026, 12, 1))]
 
 
-def test_a_datetime_given_for_a_date_counts_from_midnight():
-    window = open_billing_window(datetime(2026, 11, 15, 13, 30), date(2026, 12, 15))
-    assert window.start == datetime(2026, 11, 15)
+def test_each_whole_period_of_a_longer_window_is_its_own():
+    assert billing_periods(date(2026, 11, 15), date(2027, 2, 15), _next_month) == [
+        (date(2026, 11, 15), date(2026, 12, 15)),
+        (date(2026, 12, 15), date(2027, 1, 15)),
+        (date(2027, 1, 15), date(2027, 2, 15)),
+    ]
 
 
-def test_no_next_invoice_date_means_no_open_period():
-    with pytest.raises(EngineError, match="no next invoice date"):
-        open_billing_window(date(2026, 11, 15), None)
+def test_the_last_period_stops_at_the_end_of_the_window():
+    assert billing_periods(date(2026, 11, 1), date(2026, 12, 10), _next_month) == [
+        (date(2026, 11, 1), date(2026, 12, 1)), (date(2026, 12, 1), date(2026, 12, 10))]
 
 
-def test_no_start_means_no_open_period():
-    with pytest.raises(EngineError, match="no start date"):
-        open_billing_window(None, date(2026, 12, 15))
+@pytest.mark.parametrize('window_end', [date(2026, 11, 1), date(2026, 10, 1)])
+def test_an_empty_or_inverted_window_has_no_period(window_end):
+    assert billing_periods(date(2026, 11, 1), window_end, _next_month) == []
 
 
-@pytest.mark.parametrize('next_invoice_date', [date(2026, 11, 15), date(2026, 11, 1)])
-def test_an_empty_or_negative_period_is_refused(next_invoice_date):
-    with pytest.raises(EngineError, match="would be empty"):
-        open_billing_window(date(2026, 1, 1), next_invoice_date, date(2026, 11, 15))
+def test_a_recurrence_that_does_not_move_on_is_refused():
+    with pytest.raises(EngineError, match="must end after it"):
+        billing_periods(date(2026, 11, 1), date(2026, 12, 1), lambda day: day)
 
 
 def test_a_window_contains_its_start_but_not_its_end():

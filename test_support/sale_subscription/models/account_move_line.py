@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class AccountMoveLine(models.Model):
@@ -8,6 +9,16 @@ class AccountMoveLine(models.Model):
     # Defined by account_accountant in Enterprise.
     deferred_start_date = fields.Date(copy=False)
     deferred_end_date = fields.Date(copy=False)
+
+    @api.constrains('deferred_start_date', 'deferred_end_date', 'account_id')
+    def _check_deferred_dates(self):
+        # account_accountant's check, run whenever the dates are written (invoice creation included).
+        for line in self:
+            if line.deferred_start_date and not line.deferred_end_date:
+                raise UserError(self.env._("You cannot create a deferred entry with a start date but no end date."))
+            if line.deferred_start_date and line.deferred_end_date and line.deferred_start_date > line.deferred_end_date:
+                raise UserError(self.env._(
+                    "You cannot create a deferred entry with a start date later than the end date."))
 
     def copy_data(self, default=None):
         # A credit note must carry the period it cancels.

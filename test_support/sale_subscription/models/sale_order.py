@@ -409,6 +409,34 @@ class SaleOrder(models.Model):
                 invoiceable.append(line.id)
         return self.env['sale.order.line'].browse(invoiceable + downpayments)
 
+    def _next_billing_details(self):
+        """The next invoice as the portal, payment links and reminder mails show it: a read
+        path that collects the invoiceable lines, as Enterprise does."""
+        self.ensure_one()
+        AccountTax = self.env['account.tax']
+
+        def tax_totals(lines):
+            base_lines = [line._prepare_base_line_for_taxes_computation() for line in lines]
+            AccountTax._add_tax_details_in_base_lines(base_lines, self.company_id)
+            AccountTax._round_base_lines_tax_details(base_lines, self.company_id)
+            return AccountTax._get_tax_totals_summary(base_lines, self.currency_id, self.company_id)
+
+        display_lines = self._get_invoiceable_lines()
+        amount_to_pay = tax_totals(display_lines) if display_lines else {}
+        display_lines |= self.order_line.filtered(
+            lambda line: line.product_id.invoice_policy == 'delivery' and line not in display_lines
+            and line.recurring_invoice)
+        if not display_lines:
+            display_lines = self.order_line.filtered('recurring_invoice')
+        if self.subscription_state == '5_renewed':
+            display_lines = self.order_line
+        return {
+            'sale_order': self,
+            'display_lines': display_lines,
+            'next_invoice_amount': amount_to_pay.get('total_amount_currency') or 0.0,
+            'tax_totals': tax_totals(display_lines),
+        }
+
     def _recurring_invoice_domain(self, extra_domain=None):
         today = fields.Date.today()
         domain = Domain([

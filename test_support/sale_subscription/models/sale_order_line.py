@@ -54,21 +54,27 @@ class SaleOrderLine(models.Model):
     def _compute_qty_invoiced(self):
         return super()._compute_qty_invoiced()
 
+    @api.depends('order_id.plan_id', 'order_id.start_date')
+    def _compute_discount(self):
+        # As Enterprise: recurring lines of a subscription (not an upsell) get the
+        # pricelist's discount like any sale line; the upsell prorata is left out here.
+        return super()._compute_discount()
+
     @api.depends('invoice_lines.deferred_end_date', 'invoice_lines.move_id.state', 'invoice_lines.subscription_id')
     def _compute_last_invoiced_date(self):
+        posted_lines = [('move_id.state', '=', 'posted'), ('move_id.move_type', 'in', ['out_invoice', 'out_refund']),
+                        ('deferred_end_date', '!=', False)]
+        by_subscription = {
+            order.id: move_lines._get_max_invoiced_date() for order, move_lines in self.env['account.move.line']._read_group(
+                [('subscription_id', 'in', self.order_id.ids), *posted_lines],
+                groupby=['subscription_id'], aggregates=['id:recordset'])}
         self.last_invoiced_date = False
-        grouped = self.env['account.move.line']._read_group(
-            [
-                ('sale_line_ids', 'in', self.ids),
-                ('move_id.state', '=', 'posted'),
-                ('move_id.move_type', 'in', ['out_invoice', 'out_refund']),
-                ('deferred_end_date', '!=', False),
-            ],
-            groupby=['sale_line_ids'],
-            aggregates=['id:recordset'],
-        )
-        for line, move_lines in grouped:
-            line.last_invoiced_date = move_lines._get_max_invoiced_date()
+        for line, move_lines in self.env['account.move.line']._read_group(
+                [('sale_line_ids', 'in', self.ids), *posted_lines],
+                groupby=['sale_line_ids'], aggregates=['id:recordset']):
+            # As Enterprise: when the line's own periods are all refunded, the
+            # subscription's latest invoiced day stands in.
+            line.last_invoiced_date = move_lines._get_max_invoiced_date() or by_subscription.get(line.order_id.id)
 
     def _check_line_unlink(self):
         undeletable = super()._check_line_unlink()

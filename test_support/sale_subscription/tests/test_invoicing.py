@@ -1,6 +1,6 @@
 from datetime import date
 
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import freeze_time, tagged
 
 from .common import SubscriptionCase
@@ -119,3 +119,38 @@ class TestRecurringInvoicing(SubscriptionCase):
         self.assertEqual(subscription.subscription_state, '6_churn')
         self.assertEqual(subscription.close_reason_id,
                          self.env.ref('sale_subscription.close_reason_auto_close_limit_reached'))
+
+    def test_deferred_dates_in_the_wrong_order_are_refused_as_account_accountant_does(self):
+        subscription = self._create_postpaid_subscription()
+        subscription.order_line.qty_delivered = 10
+        with freeze_time('2026-12-01'):
+            invoice = subscription._create_invoices()
+        with self.assertRaisesRegex(UserError, 'start date later than the end date'):
+            invoice.invoice_line_ids.write({'deferred_start_date': date(2026, 12, 1),
+                                            'deferred_end_date': date(2026, 11, 30)})
+
+    def test_a_fully_refunded_line_falls_back_on_the_subscription_last_invoiced_day(self):
+        with freeze_time('2026-11-01'):
+            subscription = self._create_subscription([(self.prepaid_product, 1, 49.0), (self.postpaid_product, 0, 1)])
+        fee_line, usage_line = subscription.order_line
+        with freeze_time('2026-11-01'):
+            self.env['sale.order']._cron_recurring_create_invoice()
+        usage_line.qty_delivered = 10
+        with freeze_time('2026-12-01'):
+            december = self.env['sale.order']._cron_recurring_create_invoice()
+            self.assertEqual(usage_line.last_invoiced_date, date(2026, 11, 30))
+            refund = december._reverse_moves()
+            refund.invoice_line_ids.filtered(lambda line: line.sale_line_ids == fee_line).unlink()
+            refund.action_post()
+        self.assertEqual(fee_line.last_invoiced_date, date(2026, 12, 31))
+        self.assertEqual(usage_line.last_invoiced_date, date(2026, 12, 31),
+                         "the usage line's period is refunded: the subscription's latest day stands in")
+
+    def test_pricelist_discount_applies_to_recurring_lines(self):
+        self.env.ref('base.group_user').implied_ids |= self.env.ref('sale.group_discount_per_so_line')
+        pricelist = self.env['product.pricelist'].create({
+            'name': 'Ten off', 'item_ids': [(0, 0, {'applied_on': '3_global', 'compute_price': 'percentage',
+                                                   'percent_price': 10})]})
+        with freeze_time('2026-11-01'):
+            subscription = self._create_subscription([(self.prepaid_product, 1, 49.0)], pricelist_id=pricelist.id)
+        self.assertEqual(subscription.order_line.discount, 10)

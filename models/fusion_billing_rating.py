@@ -1,0 +1,445 @@
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from .. import engine
+
+_logger = logging.getLogger(__name__)
+
+# Usage lines sit below the lines a salesperson adds.
+USAGE_LINE_SEQUENCE = 1000
+
+# Subscription states whose usage lines Enterprise may still invoice.
+RATED_STATES = ('3_progress', '4_paused', '5_renewed', '6_churn')
+
+# How each aggregation reads the rows of one period: the SQL twin of engine.aggregate,
+# which the tests use as an oracle. "last" takes the row with the latest period_start,
+# ties going to the latest write.
+AGGREGATION_SQL = {
+    'sum': SQL("COALESCE(SUM(usage.quantity), 0)"),
+    'max': SQL("COALESCE(MAX(usage.quantity), 0)"),
+    'last': SQL("COALESCE((ARRAY_AGG(usage.quantity ORDER BY usage.period_start DESC, usage.write_date DESC,"
+                " usage.id DESC))[1], 0)"),
+    'unique_count': SQL("COUNT(DISTINCT usage.quantity)"),
+}
+
+
+def _as_datetime(day):
+    """A day as the naive UTC datetime of its 00:00; a datetime is kept as it is."""
+    return day if isinstance(day, datetime) else engine.midnight_utc(day)
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """The days one usage line bills: from the day after its charge's last billed period
+    in the ledger to the end of the period being invoiced (``end`` excluded), cut into
+    billing periods that are priced one by one. An empty window has no period."""
+
+    subscription_id: int
+    charge_id: int
+    start: date
+    end: date
+    periods: tuple
+
+    @property
+    def last_day(self):
+        return self.end - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class ChargeRating:
+    """The usage of one window priced period by period: [(first day, day after the last, Rating)]."""
+
+    window: UsageWindow
+    terms: engine.ChargeTerms
+    period_ratings: tuple
+
+    @property
+    def amount(self):
+        return sum((rating.amount for _start, _end, rating in self.period_ratings), Decimal(0))
+
+    @property
+    def aggregated_quantity(self):
+        return sum((rating.aggregated_quantity for _start, _end, rating in self.period_ratings), Decimal(0))
+
+    @property
+    def billable_quantity(self):
+        return sum((rating.billable_quantity for _start, _end, rating in self.period_ratings), Decimal(0))
+
+    def periods_for_invoice(self):
+        """The breakdown an invoice line carries to the ledger (JSON-safe)."""
+        return [{
+            'start': fields.Date.to_string(start),
+            'end': fields.Date.to_string(end - timedelta(days=1)),
+            'aggregated_quantity': float(rating.aggregated_quantity),
+            'included_quantity': float(rating.included_quantity),
+            'billable_quantity': float(rating.billable_quantity),
+            'amount': str(rating.amount),
+        } for start, end, rating in self.period_ratings]
+
+
+class FusionBillingRating(models.AbstractModel):
+    """The one place that knows which usage a subscription line bills and for how much.
+
+    A usage line's window starts the day after the last period of its charge in the
+    billing ledger and ends with the period being invoiced (the subscription's next
+    invoice date, or its end date once closed). Each billing period inside it is priced
+    on its own and the sum goes on the line, whose invoice line carries the window as
+    its dates. The hourly cron, the invoicing hooks, closing, posting, the Usage tab
+    and the read API all ask this model; only the first four write.
+    """
+
+    _name = 'fusion.billing.rating'
+    _description = 'Fusion Billing Rating'
+
+    # ------------------------------------------------------------------
+    # Windows
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _rated_charges(self, subscriptions):
+        """{subscription: the active charges of its plan in its company and currency}."""
+        charges = self.env['fusion.billing.charge'].sudo().search(
+            [('plan_id', 'in', subscriptions.plan_id.ids), ('active', '=', True)])
+        by_plan = charges.grouped('plan_id')
+        no_charge = self.env['fusion.billing.charge'].sudo()
+        return {subscription: by_plan.get(subscription.plan_id, no_charge).filtered(
+            lambda charge: (charge.company_id, charge.currency_id) == (subscription.company_id,
+                                                                       subscription.currency_id))
+            for subscription in subscriptions}
+
+    @api.model
+    def _billed_until(self, subscriptions):
+        """{(subscription id, charge id): last day billed in the ledger}; credited periods
+        are not billed (a full credit note bills them again)."""
+        if not subscriptions:
+            return {}
+        self.env['fusion.billing.reconciliation'].flush_model(['subscription_id', 'charge_id', 'period_end', 'state'])
+        return {(subscription_id, charge_id): last_day for subscription_id, charge_id, last_day in
+                self.env.execute_query(SQL(
+                    """SELECT subscription_id, charge_id, MAX(period_end)
+                         FROM fusion_billing_reconciliation
+                        WHERE subscription_id IN %(subscriptions)s
+                          AND state != 'credited'
+                     GROUP BY subscription_id, charge_id""",
+                    subscriptions=tuple(subscriptions.ids)))}
+
+    @api.model
+    def _next_period_start(self, plan):
+        """The plan's recurrence: the first day of the period after the one starting on a day."""
+        def next_period_start(day):
+            following = day + plan.billing_period
+            if plan.billing_first_day and plan.billing_period_unit == 'month':
+                following += relativedelta(day=1)
+            elif plan.billing_first_day and plan.billing_period_unit == 'year':
+                following += relativedelta(day=1, month=1)
+            return following
+        return next_period_start
+
+    @api.model
+    def _usage_windows(self, subscriptions):
+        """{(subscription id, charge id): UsageWindow} for the rated charges of ``subscriptions``."""
+        subscriptions = subscriptions.sudo().filtered(
+            lambda order: order.is_subscription and order.state == 'sale'
+            and order.subscription_state in RATED_STATES and order.next_invoice_date and order.start_date)
+        billed_until = self._billed_until(subscriptions)
+        windows = {}
+        for subscription, charges in self._rated_charges(subscriptions).items():
+            end = min(day for day in (subscription.next_invoice_date, subscription.end_date) if day)
+            next_period_start = self._next_period_start(subscription.plan_id)
+            for charge in charges:
+                last_billed = billed_until.get((subscription.id, charge.id))
+                start = last_billed + timedelta(days=1) if last_billed else subscription.start_date
+                windows[subscription.id, charge.id] = UsageWindow(
+                    subscription.id, charge.id, start, end,
+                    tuple(engine.billing_periods(start, end, next_period_start)))
+        return windows
+
+    @api.model
+    def _line_window(self, line):
+        """The UsageWindow of the usage line ``line``, or None."""
+        return self._usage_windows(line.order_id).get((line.order_id.id, line.fusion_charge_id.id))
+
+    # ------------------------------------------------------------------
+    # Aggregation and pricing
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _aggregate_periods(self, requests):
+        """Aggregate usage for each (subscription id, metric, first day, day after the last)
+        of ``requests``; return the quantities (floats) in the same order. A row belongs to
+        the period holding its period_start (days at 00:00 UTC). One query per kind of
+        aggregation, whatever the number of periods."""
+        self.env['fusion.billing.usage'].flush_model(['subscription_id', 'metric_id', 'period_start', 'quantity'])
+        quantities = [0.0] * len(requests)
+        positions = defaultdict(list)
+        for position, (_subscription_id, metric, _start, _end) in enumerate(requests):
+            positions[metric.aggregation].append(position)
+        for aggregation, group in positions.items():
+            rows = self.env.execute_query(SQL(
+                """SELECT requested.position,
+                          (SELECT %(aggregate)s
+                             FROM fusion_billing_usage usage
+                            WHERE usage.subscription_id = requested.subscription_id
+                              AND usage.metric_id = requested.metric_id
+                              AND usage.period_start >= requested.period_start
+                              AND usage.period_start < requested.period_end)
+                     FROM unnest(%(positions)s::int[], %(subscriptions)s::int[], %(metrics)s::int[],
+                                 %(starts)s::timestamp[], %(ends)s::timestamp[])
+                          AS requested(position, subscription_id, metric_id, period_start, period_end)""",
+                aggregate=AGGREGATION_SQL[aggregation],
+                positions=group,
+                subscriptions=[requests[position][0] for position in group],
+                metrics=[requests[position][1].id for position in group],
+                starts=[_as_datetime(requests[position][2]) for position in group],
+                ends=[_as_datetime(requests[position][3]) for position in group],
+            ))
+            for position, quantity in rows:
+                quantities[position] = float(quantity)
+        return quantities
+
+    @api.model
+    def _rate_windows(self, windows):
+        """Price every period of ``windows`` ({key: UsageWindow}). Returns ({key:
+        ChargeRating}, {subscription id: problem}) : a subscription whose usage cannot be
+        priced (absurd quantities, broken terms) is reported, never raised."""
+        charges = self.env['fusion.billing.charge'].sudo().browse({charge_id for _sid, charge_id in windows})
+        charges = {charge.id: charge for charge in charges}
+        requests = [(window.subscription_id, charges[window.charge_id].metric_id, start, end)
+                    for window in windows.values() for start, end in window.periods]
+        quantities = iter(self._aggregate_periods(requests))
+        terms, roundings = {}, {}
+        ratings, problems = {}, {}
+        for key, window in windows.items():
+            charge = charges[window.charge_id]
+            period_quantities = [next(quantities) for _period in window.periods]
+            try:
+                if charge.id not in terms:
+                    terms[charge.id] = charge._get_charge_terms()
+                    roundings[charge.id] = Decimal(repr(charge.currency_id.rounding))
+                ratings[key] = ChargeRating(window, terms[charge.id], tuple(
+                    (start, end, engine.rate(quantity, terms[charge.id], roundings[charge.id]))
+                    for (start, end), quantity in zip(window.periods, period_quantities)))
+            except Exception as error:  # pylint: disable=broad-exception-caught  # reported per subscription
+                problems[window.subscription_id] = self.env._("charge %(charge)s: %(error)s",
+                                                              charge=charge.display_name, error=error)
+        return ratings, problems
+
+    @api.model
+    def _preview(self, subscription):
+        """The usage windows of ``subscription`` priced as they stand, without writing:
+        a list of ChargeRating, one per rated charge (what the Usage tab and the read API
+        show, and what the next invoice will bill)."""
+        ratings, _problems = self._rate_windows(self._usage_windows(subscription))
+        return list(ratings.values())
+
+    # ------------------------------------------------------------------
+    # Writing the usage lines
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _rate_subscriptions(self, subscriptions, raise_errors=False):
+        """Rate the usage windows of ``subscriptions`` onto their usage lines.
+
+        A zero amount creates no line but brings an existing one to 0. Returns
+        ({key: ChargeRating}, {subscription id: problem}); a subscription that cannot be
+        rated is left as it was and logged, or, with ``raise_errors``, refused with a
+        UserError (invoicing must not go on with stale usage).
+        """
+        ratings, problems = self._rate_windows(self._usage_windows(subscriptions))
+        ratings = {key: rating for key, rating in ratings.items() if key[0] not in problems}
+        problems.update(self._write_usage_lines(ratings))
+        for subscription_id, problem in problems.items():
+            _logger.error("Fusion Billing: usage of subscription %s not rated: %s", subscription_id, problem)
+        if problems and raise_errors:
+            subscription_id, problem = next(iter(problems.items()))
+            raise UserError(self.env._(
+                "The usage of %(subscription)s cannot be rated (%(problem)s), so it cannot be invoiced. "
+                "Correct its usage or its charges, then invoice again.",
+                subscription=self.env['sale.order'].browse(subscription_id).display_name, problem=problem))
+        return {key: rating for key, rating in ratings.items() if key[0] not in problems}, problems
+
+    @api.model
+    def _line_values(self, rating, charge, line=None):
+        """The values of the usage line that bills ``rating``: its delivered quantity times
+        its unit price is the rated amount exactly, before taxes (see _price_before_taxes)."""
+        price_digits = self.env['decimal.precision'].precision_get('Product Price')
+        quantity_digits = self.env['decimal.precision'].precision_get('Product Unit')
+        single = rating.period_ratings[0][2] if len(rating.period_ratings) == 1 else None
+        unit_price = engine.natural_unit_price(rating.terms, single) if single else None
+        quantity, price = engine.line_quantity_and_price(
+            rating.amount, rating.billable_quantity, unit_price, price_digits, quantity_digits)
+        if line and rating.amount:
+            quantity, price = self._price_before_taxes(line, rating.amount, quantity, price)
+        return {
+            'fusion_rated_quantity': float(rating.aggregated_quantity),
+            'fusion_rated_periods': rating.periods_for_invoice(),
+            'qty_delivered': float(quantity),
+            'price_unit': float(price),
+            'name': engine.describe_periods(charge.metric_id.name, charge.metric_id.unit_name, rating.terms,
+                                            list(rating.period_ratings)),
+        }
+
+    @api.model
+    def _price_before_taxes(self, line, amount, quantity, price):
+        """A tax included in the price would take its share out of the rated amount: with
+        such taxes (after the fiscal position), bill one unit at the price whose untaxed
+        part is the amount, to the cent."""
+        included = line.tax_ids.filtered('price_include')
+        if not included:
+            return quantity, price
+        currency = line.order_id.currency_id
+        price_digits = self.env['decimal.precision'].precision_get('Product Price')
+        step = Decimal(1).scaleb(-price_digits)
+
+        def untaxed(candidate):
+            return line.tax_ids.compute_all(float(candidate), currency, 1.0, product=line.product_id,
+                                            partner=line.order_id.partner_id)['total_excluded']
+
+        gross = included.compute_all(float(amount), currency, 1.0, product=line.product_id,
+                                     partner=line.order_id.partner_id, handle_price_include=False)['total_included']
+        first_guess = Decimal(repr(gross)).quantize(step)
+        for offset in (0, 1, -1, 2, -2, 3, -3):
+            candidate = first_guess + offset * step
+            if currency.compare_amounts(untaxed(candidate), float(amount)) == 0:
+                return Decimal(1), candidate
+        raise engine.EngineError(f"no price with {price_digits} decimals leaves exactly {amount} before the "
+                                 f"taxes {', '.join(line.tax_ids.mapped('name'))}")
+
+    @api.model
+    def _write_usage_lines(self, ratings):
+        """Upsert the usage line of each rating; return {subscription id: problem} for the
+        subscriptions whose lines could not be written (the others are written)."""
+        if not ratings:
+            return {}
+        charges = self.env['fusion.billing.charge'].sudo().browse({charge_id for _sid, charge_id in ratings})
+        charges = {charge.id: charge for charge in charges}
+        Line = self.env['sale.order.line'].sudo().with_context(sale_no_log_for_new_lines=True)
+        existing = {(line.order_id.id, line.fusion_charge_id.id): line for line in Line.search(
+            [('order_id', 'in', list({sid for sid, _cid in ratings})), ('fusion_charge_id', 'in', list(charges))])}
+        # Order totals are recomputed order by order; read every line's taxes at once
+        # instead of one query per order.
+        self.env['sale.order'].sudo().browse({sid for sid, _cid in ratings}).order_line.fetch(['tax_ids'])
+        updates, creates, problems = {}, [], {}
+        for key, rating in ratings.items():
+            charge, line = charges[key[1]], existing.get(key)
+            try:
+                values = self._line_values(rating, charge, line)
+            except Exception as error:  # pylint: disable=broad-exception-caught  # reported per subscription
+                problems[key[0]] = str(error)
+                continue
+            if line:
+                changed = {name: value for name, value in values.items() if line[name] != value}
+                if changed:
+                    updates[line] = changed
+            elif rating.amount:
+                creates.append({**values, 'order_id': key[0], 'product_id': charge.product_id.id,
+                                'product_uom_qty': 0.0, 'fusion_charge_id': charge.id,
+                                'sequence': USAGE_LINE_SEQUENCE})
+        if creates and not self.env['account.analytic.distribution.model'].sudo().search_count([], limit=1):
+            # Without distribution models the computed distribution is empty: say so
+            # rather than have it looked up line by line.
+            creates = [{**values, 'analytic_distribution': False} for values in creates]
+        try:
+            with self.env.cr.savepoint():
+                for line, values in updates.items():
+                    line.write(values)
+                self._fix_prices_before_taxes(Line.create(creates), ratings)
+                self.env.flush_all()
+            return problems
+        except Exception:  # pylint: disable=broad-exception-caught  # retried one subscription at a time below
+            self.env.invalidate_all()
+        work = [(line.order_id.id, lambda values, line=line: line.write(values), values)
+                for line, values in updates.items()]
+        work += [(values['order_id'], lambda values: self._fix_prices_before_taxes(Line.create([values]), ratings),
+                  values) for values in creates]
+        for subscription_id, method, values in work:
+            if subscription_id in problems:
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    method(values)
+                    self.env.flush_all()
+            except Exception as error:  # pylint: disable=broad-exception-caught  # one subscription never stops the rest
+                self.env.invalidate_all()
+                problems[subscription_id] = self.env._("its usage line could not be written: %s", error)
+        return problems
+
+    @api.model
+    def _fix_prices_before_taxes(self, lines, ratings):
+        """New lines get their taxes when they are created: correct the price of those
+        whose taxes are included in the price."""
+        for line in lines.filtered(lambda line: line.tax_ids.filtered('price_include')):
+            rating = ratings[line.order_id.id, line.fusion_charge_id.id]
+            quantity, price = self._price_before_taxes(line, rating.amount, line.qty_delivered, line.price_unit)
+            line.write({'qty_delivered': float(quantity), 'price_unit': float(price)})
+
+    @api.model
+    def _report_problem(self, subscription, problem):
+        """Tell the subscription's responsible why its usage is not invoiced (once, until done)."""
+        summary = self.env._("Usage cannot be rated")
+        subscription = subscription.sudo()
+        if subscription.activity_ids.filtered(lambda activity: activity.summary == summary):
+            return
+        subscription.activity_schedule(
+            'mail.mail_activity_data_warning', summary=summary,
+            note=self.env._("The usage of this subscription cannot be rated, so it is not invoiced: %s", problem),
+            user_id=subscription.user_id.id or self.env.ref('base.user_admin').id)
+
+    @api.model
+    def _rate_given_window(self, subscriptions, charge, period_start, period_end):
+        """Rate ``charge`` over the days [period_start, period_end) onto the lines of
+        ``subscriptions`` (the caller chooses the window); return {subscription id: ChargeRating}."""
+        periods = tuple(engine.billing_periods(period_start, period_end, self._next_period_start(charge.plan_id)))
+        windows = {(subscription.id, charge.id): UsageWindow(subscription.id, charge.id, period_start, period_end,
+                                                             periods)
+                   for subscription in subscriptions}
+        ratings, problems = self._rate_windows(windows)
+        ratings = {key: rating for key, rating in ratings.items() if key[0] not in problems}
+        problems.update(self._write_usage_lines(ratings))
+        for subscription_id, problem in problems.items():
+            _logger.error("Fusion Billing: usage of subscription %s not rated: %s", subscription_id, problem)
+        return {key[0]: rating for key, rating in ratings.items() if key[0] not in problems}
+
+    # ------------------------------------------------------------------
+    # The hourly rating
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _subscriptions_to_rate(self, plan, company, after_id=0, limit=1000):
+        """One batch of (subscription id, currency id) that the hourly rating covers for
+        ``plan`` in ``company``: in progress, with a next invoice date and no draft
+        invoice; ordered by id, those after ``after_id``. One query."""
+        self.env['sale.order'].flush_model(['plan_id', 'company_id', 'is_subscription', 'state', 'subscription_state',
+                                            'next_invoice_date', 'currency_id'])
+        self.env['account.move.line'].flush_model(['subscription_id', 'move_id'])
+        self.env['account.move'].flush_model(['state', 'move_type'])
+        return self.env.execute_query(SQL(
+            """SELECT so.id, so.currency_id
+                 FROM sale_order so
+                WHERE so.plan_id = %(plan)s
+                  AND so.company_id = %(company)s
+                  AND so.is_subscription
+                  AND so.state = 'sale'
+                  AND so.subscription_state = '3_progress'
+                  AND so.next_invoice_date IS NOT NULL
+                  AND so.id > %(after_id)s
+                  AND NOT EXISTS (
+                      SELECT 1
+                        FROM account_move_line aml
+                        JOIN account_move move ON move.id = aml.move_id
+                       WHERE aml.subscription_id = so.id
+                         AND move.state = 'draft'
+                         AND move.move_type IN ('out_invoice', 'out_refund'))
+             ORDER BY so.id
+                LIMIT %(limit)s""",
+            plan=plan.id, company=company.id, after_id=after_id, limit=limit,
+        ))
