@@ -7,18 +7,21 @@ class AccountMove(models.Model):
     def _post(self, soft=True):
         # At posting, not at creation: a failed automatic payment deletes the draft invoice
         # and a pending token payment leaves it draft; only a posted invoice has billed.
+        Ledger = self.env['fusion.billing.reconciliation'].sudo()
+        rows_to_post = Ledger._fc_rows_to_post(self)
         posted = super()._post(soft=soft)
         subscription_moves = posted.filtered(lambda move: move.move_type in ('out_invoice', 'out_refund')
                                              and move.invoice_line_ids.subscription_id)
         if subscription_moves:
-            self.env['fusion.billing.reconciliation'].sudo()._fc_record_posted(subscription_moves)
+            Ledger._fc_record_posted(subscription_moves, rows_to_post)
         return posted
 
     def button_cancel(self):
         # An invoice reset to draft and then cancelled has billed nothing: its periods go
-        # back to the usage lines' windows, for the next invoice.
+        # back to the usage lines' windows, for the next invoice. A cancelled credit note
+        # credits nothing: its periods are billed again.
         result = super().button_cancel()
-        cancelled = self.filtered(lambda move: move.state == 'cancel' and move.move_type == 'out_invoice')
+        cancelled = self.filtered(lambda move: move.state == 'cancel' and move.move_type in ('out_invoice', 'out_refund'))
         if cancelled:
             self.env['fusion.billing.reconciliation'].sudo()._fc_forget_cancelled(cancelled)
         return result

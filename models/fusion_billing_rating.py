@@ -117,18 +117,23 @@ class FusionBillingRating(models.AbstractModel):
             for subscription in subscriptions}
 
     @api.model
-    def _billed_until(self, subscriptions):
-        """{(subscription id, charge id): last day billed in the ledger}; credited periods
-        are not billed (a full credit note bills them again)."""
+    def _ledger_positions(self, subscriptions):
+        """{(subscription id, charge id): (last day billed, first credited day, days that
+        start a billed period)} from the ledger. A credited period is not billed: a full
+        credit note bills it again."""
         if not subscriptions:
             return {}
-        self.env['fusion.billing.reconciliation'].flush_model(['subscription_id', 'charge_id', 'period_end', 'state'])
-        return {(subscription_id, charge_id): last_day for subscription_id, charge_id, last_day in
+        self.env['fusion.billing.reconciliation'].flush_model(['subscription_id', 'charge_id', 'period_start',
+                                                               'period_end', 'state'])
+        return {(subscription_id, charge_id): (last_billed, first_credited, set(billed_starts or ()))
+                for subscription_id, charge_id, last_billed, first_credited, billed_starts in
                 self.env.execute_query(SQL(
-                    """SELECT subscription_id, charge_id, MAX(period_end)
+                    """SELECT subscription_id, charge_id,
+                              MAX(period_end) FILTER (WHERE state != 'credited'),
+                              MIN(period_start) FILTER (WHERE state = 'credited'),
+                              ARRAY_AGG(period_start) FILTER (WHERE state != 'credited')
                          FROM fusion_billing_reconciliation
                         WHERE subscription_id IN %(subscriptions)s
-                          AND state != 'credited'
                      GROUP BY subscription_id, charge_id""",
                     subscriptions=tuple(subscriptions.ids)))}
 
@@ -146,21 +151,41 @@ class FusionBillingRating(models.AbstractModel):
 
     @api.model
     def _usage_windows(self, subscriptions):
-        """{(subscription id, charge id): UsageWindow} for the rated charges of ``subscriptions``."""
+        """{(subscription id, charge id): UsageWindow} for the rated charges of ``subscriptions``.
+
+        A window starts the day after the last period of its charge in the ledger, or on
+        the first credited period when there is one (billed periods inside the window are
+        left out). A charge with no ledger row yet starts where Enterprise starts a
+        postpaid line: after the line's last invoiced day, or at the subscription's current
+        period (so a charge added later, or a subscription older than the addon, does not
+        bill its history). The window ends with the period being invoiced: the next invoice
+        date, or the end date once closed.
+        """
         subscriptions = subscriptions.sudo().filtered(
             lambda order: order.is_subscription and order.state == 'sale'
             and order.subscription_state in RATED_STATES and order.next_invoice_date and order.start_date)
-        billed_until = self._billed_until(subscriptions)
+        ledger = self._ledger_positions(subscriptions)
+        lines = {(line.order_id.id, line.fusion_charge_id.id): line
+                 for line in subscriptions.order_line.filtered('fusion_charge_id')}
         windows = {}
         for subscription, charges in self._rated_charges(subscriptions).items():
             end = min(day for day in (subscription.next_invoice_date, subscription.end_date) if day)
             next_period_start = self._next_period_start(subscription.plan_id)
             for charge in charges:
-                last_billed = billed_until.get((subscription.id, charge.id))
-                start = last_billed + timedelta(days=1) if last_billed else subscription.start_date
-                windows[subscription.id, charge.id] = UsageWindow(
-                    subscription.id, charge.id, start, end,
-                    tuple(engine.billing_periods(start, end, next_period_start)))
+                key = subscription.id, charge.id
+                last_billed, first_credited, billed_starts = ledger.get(key, (None, None, set()))
+                if last_billed or first_credited:
+                    start = last_billed + timedelta(days=1) if last_billed else first_credited
+                    if first_credited:
+                        start = min(start, first_credited)
+                else:
+                    line = lines.get(key)
+                    start = (line and line.last_invoiced_date and line.last_invoiced_date + timedelta(days=1)
+                             or subscription.last_invoice_date or subscription.start_date)
+                periods = tuple(period for period in engine.billing_periods(start, end, next_period_start)
+                                if period[0] not in billed_starts)
+                windows[key] = UsageWindow(subscription.id, charge.id, periods[0][0] if periods else start, end,
+                                           periods)
         return windows
 
     @api.model
@@ -254,9 +279,11 @@ class FusionBillingRating(models.AbstractModel):
         rated is left as it was and logged, or, with ``raise_errors``, refused with a
         UserError (invoicing must not go on with stale usage).
         """
-        ratings, problems = self._rate_windows(self._usage_windows(subscriptions))
+        windows = self._usage_windows(subscriptions)
+        ratings, problems = self._rate_windows(windows)
         ratings = {key: rating for key, rating in ratings.items() if key[0] not in problems}
         problems.update(self._write_usage_lines(ratings))
+        problems.update(self._clear_unrated_lines(subscriptions, windows))
         for subscription_id, problem in problems.items():
             _logger.error("Fusion Billing: usage of subscription %s not rated: %s", subscription_id, problem)
         if problems and raise_errors:
@@ -371,6 +398,26 @@ class FusionBillingRating(models.AbstractModel):
             except Exception as error:  # pylint: disable=broad-exception-caught  # one subscription never stops the rest
                 self.env.invalidate_all()
                 problems[subscription_id] = self.env._("its usage line could not be written: %s", error)
+        return problems
+
+    @api.model
+    def _clear_unrated_lines(self, subscriptions, windows):
+        """Bring to 0 the usage lines of charges that are no longer rated (archived, or in
+        another currency than the subscription): Enterprise never resets a delivered
+        quantity, so such a line would be billed again at every invoice. Returns
+        {subscription id: problem} for lines that could not be written."""
+        lines = self.env['sale.order.line'].sudo().search([
+            ('order_id', 'in', subscriptions.ids), ('fusion_charge_id', '!=', False), ('qty_delivered', '!=', 0),
+            ('order_id.state', '=', 'sale'), ('order_id.subscription_state', 'in', RATED_STATES)])
+        problems = {}
+        for line in lines.filtered(lambda line: (line.order_id.id, line.fusion_charge_id.id) not in windows):
+            try:
+                with self.env.cr.savepoint():
+                    line.write({'qty_delivered': 0.0, 'fusion_rated_quantity': 0.0, 'fusion_rated_periods': False})
+                    line.flush_recordset()
+            except Exception as error:  # pylint: disable=broad-exception-caught  # one subscription never stops the rest
+                self.env.invalidate_all()
+                problems[line.order_id.id] = self.env._("its usage line could not be written: %s", error)
         return problems
 
     @api.model

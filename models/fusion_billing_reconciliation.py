@@ -63,27 +63,58 @@ class FusionBillingReconciliation(models.Model):
     # Posted invoices and credit notes
     # ------------------------------------------------------------------
 
-    def _fc_record_posted(self, moves):
-        """Write the ledger rows of the posted customer invoices ``moves`` and mark the
-        periods their credit notes cancel; then check late usage and start each usage
-        line over on its new window. Posting the same invoice again changes nothing."""
-        invoices = moves.filtered(lambda move: move.move_type == 'out_invoice' and move.state == 'posted')
-        already = set(self.search([('invoice_id', 'in', invoices.ids)]).invoice_id.ids) if invoices else set()
-        rows = [row for invoice in invoices if invoice.id not in already for row in self._fc_invoice_rows(invoice)]
-        touched = self._fc_write_rows(rows)
-        touched |= self._fc_credit(moves.filtered(lambda move: move.move_type == 'out_refund'
-                                                  and move.state == 'posted'))
+    def _fc_rows_to_post(self, moves):
+        """The ledger rows that posting the draft customer invoices ``moves`` will write,
+        {invoice id: [row values]}, read before Enterprise's posting moves the next invoice
+        date on. An invoice already in the ledger (posted, reset to draft, posted again)
+        writes nothing; one whose periods were handed back (cancelled) bills them again."""
+        invoices = moves.filtered(lambda move: move.move_type == 'out_invoice' and move.state == 'draft'
+                                  and move.invoice_line_ids.subscription_id)
+        if not invoices:
+            return {}
+        already = set(self.search([('invoice_id', 'in', invoices.ids), ('state', '!=', 'credited')]).invoice_id.ids)
+        return {invoice.id: self._fc_invoice_rows(invoice) for invoice in invoices if invoice.id not in already}
+
+    def _fc_record_posted(self, moves, rows_to_post):
+        """Write the rows (see _fc_rows_to_post) of the invoices of ``moves`` that were
+        posted and mark the periods their credit notes take back; then check late usage and
+        start each usage line over on its new window."""
+        posted = moves.filtered(lambda move: move.state == 'posted')
+        touched = self._fc_write_rows([row for invoice in posted.filtered(lambda move: move.move_type == 'out_invoice')
+                                       for row in rows_to_post.get(invoice.id, ())])
+        touched |= self._fc_credit(posted.filtered(lambda move: move.move_type == 'out_refund'))
         if touched:
             touched._fc_check_late_usage_of_charges()
             self.env['fusion.billing.rating']._rate_subscriptions(touched.subscription_id)
 
-    def _fc_forget_cancelled(self, invoices):
-        """Remove the rows of cancelled invoices and rate their subscriptions again."""
-        rows = self.search([('invoice_id', 'in', invoices.ids)])
-        subscriptions = rows.subscription_id
-        rows.unlink()
+    def _fc_forget_cancelled(self, moves):
+        """Undo what cancelled invoices and credit notes did to the ledger: the periods of
+        an invoice are handed back (credited: billed again with the next invoice), those of
+        a credit note are billed again; then the subscriptions are rated again."""
+        rows = self.search([('invoice_id', 'in', moves.filtered(lambda move: move.move_type == 'out_invoice').ids),
+                            ('state', '!=', 'credited')])
+        rows.write({'state': 'credited', 'late_quantity': 0.0})
+        uncredited = self.browse()
+        for aml, sale_line in self._fc_usage_lines_of(moves.filtered(lambda move: move.move_type == 'out_refund')):
+            uncredited |= self._fc_rows_in(sale_line, aml).filtered(lambda row: row.state == 'credited')
+        uncredited.write({'state': 'billed'})
+        uncredited._fc_check_late_usage_of_charges()
+        subscriptions = rows.subscription_id | uncredited.subscription_id
         if subscriptions:
             self.env['fusion.billing.rating']._rate_subscriptions(subscriptions)
+
+    def _fc_usage_lines_of(self, moves):
+        """(invoice line, usage line) of each dated usage line of ``moves``."""
+        for aml in moves.invoice_line_ids:
+            sale_line = aml.sale_line_ids.filtered('fusion_charge_id')[:1]
+            if sale_line and aml.deferred_start_date and aml.deferred_end_date:
+                yield aml, sale_line
+
+    def _fc_rows_in(self, sale_line, aml):
+        """The rows of ``sale_line``'s charge for the periods starting in ``aml``'s dates."""
+        return self.search([
+            ('subscription_id', '=', sale_line.order_id.id), ('charge_id', '=', sale_line.fusion_charge_id.id),
+            ('period_start', '>=', aml.deferred_start_date), ('period_start', '<=', aml.deferred_end_date)])
 
     def _fc_invoice_rows(self, invoice):
         """The ledger rows of one posted invoice: one per billing period of each usage line
@@ -91,25 +122,29 @@ class FusionBillingReconciliation(models.Model):
         its subscriptions, one per period the invoice closes (what was rated, nothing
         billed: 0 for a quiet period)."""
         rows, billed = [], set()
-        for aml in invoice.invoice_line_ids:
-            sale_line = aml.sale_line_ids.filtered('fusion_charge_id')[:1]
-            if not sale_line or not aml.deferred_start_date or not aml.deferred_end_date:
-                continue
+        for aml, sale_line in self._fc_usage_lines_of(invoice):
             billed.add((sale_line.order_id.id, sale_line.fusion_charge_id.id))
             rows += self._fc_rows_of_invoice_line(aml, sale_line)
         rows += self._fc_rows_of_unbilled_charges(invoice, billed)
         return rows
 
     def _fc_rows_of_invoice_line(self, aml, sale_line):
-        periods = aml.fusion_rated_periods or self._fc_rerate(
-            sale_line.order_id, sale_line.fusion_charge_id, aml.deferred_start_date,
-            aml.deferred_end_date + timedelta(days=1))
+        subscription, charge = sale_line.order_id, sale_line.fusion_charge_id
+        first_day, last_day = aml.deferred_start_date, aml.deferred_end_date
+        periods = aml.fusion_rated_periods or self._fc_rerate(subscription, charge, first_day,
+                                                              last_day + timedelta(days=1))
+        if not periods:
+            # Billed without a breakdown that can be priced again: one row for the whole
+            # line, so the days it billed are never billed twice.
+            periods = [{'start': fields.Date.to_string(first_day), 'end': fields.Date.to_string(last_day),
+                        'aggregated_quantity': 0.0, 'included_quantity': 0.0, 'billable_quantity': 0.0,
+                        'amount': '0'}]
         currency = aml.currency_id
         billed_total = Decimal(repr(currency.round(aml.price_subtotal)))
         rated = [Decimal(period['amount']) for period in periods]
         allocated = self._fc_allocate(billed_total, rated, Decimal(repr(currency.rounding)))
         return [{
-            **self._fc_row_values(sale_line.order_id, sale_line.fusion_charge_id, period),
+            **self._fc_row_values(subscription, charge, period),
             'amount': float(amount),
             'invoice_id': aml.move_id.id,
             'invoice_line_id': aml.id,
@@ -117,32 +152,38 @@ class FusionBillingReconciliation(models.Model):
         } for period, amount in zip(periods, allocated)]
 
     def _fc_rows_of_unbilled_charges(self, invoice, billed):
-        """Rows at 0 for the charges an invoice did not bill, over the usage periods the
-        invoice closes: up to the end of its postpaid lines' periods, or the start of its
-        prepaid ones (billed in advance when the previous period is over)."""
+        """Rows at 0 for the charges an invoice did not bill, over the whole usage periods
+        the invoice closes (up to the end of its postpaid lines' periods, or the start of
+        its prepaid ones, billed in advance once the previous period is over). A period
+        with nothing billable is recorded as rated; one with something billable (usage that
+        came after the invoice was made, or a usage line taken off the invoice) is recorded
+        as billing nothing, so that its usage shows as late usage for an admin."""
         Rating = self.env['fusion.billing.rating']
         closes = {}
         for aml in invoice.invoice_line_ids.filtered(lambda line: line.subscription_id and line.deferred_start_date
                                                       and line.deferred_end_date):
             sale_line = aml.sale_line_ids[:1]
-            if not sale_line or not sale_line.recurring_invoice:
+            # An upsell's lines bill part of a period that goes on: they close nothing.
+            if not sale_line.recurring_invoice or sale_line.order_id != aml.subscription_id:
                 continue
             end = aml.deferred_end_date + timedelta(days=1) if sale_line._is_postpaid_line() \
                 else aml.deferred_start_date
-            subscription = aml.subscription_id
-            closes[subscription] = min(end, closes.get(subscription, end))
-        rows = []
+            closes[aml.subscription_id] = min(end, closes.get(aml.subscription_id, end))
         windows = Rating._usage_windows(self.env['sale.order'].concat(*closes))
-        for (subscription_id, charge_id), window in windows.items():
+        closed_windows = {key: UsageWindow(*key, window.start, window.end, tuple(
+            period for period in window.periods if period[1] <= closes[self.env['sale.order'].browse(key[0])]))
+            for key, window in windows.items() if key not in billed}
+        ratings, _problems = Rating._rate_windows(closed_windows)
+        rows = []
+        for (subscription_id, charge_id), rating in ratings.items():
             subscription = self.env['sale.order'].browse(subscription_id)
-            if (subscription_id, charge_id) in billed or window.start >= closes[subscription]:
-                continue
             charge = self.env['fusion.billing.charge'].browse(charge_id)
-            for period in self._fc_rerate(subscription, charge, window.start, closes[subscription]):
+            sale_line = subscription.order_line.filtered(lambda line, charge=charge: line.fusion_charge_id == charge)
+            for period in rating.periods_for_invoice():
+                if Decimal(period['amount']):
+                    period = {**period, 'aggregated_quantity': 0.0, 'billable_quantity': 0.0}
                 rows.append({**self._fc_row_values(subscription, charge, period), 'amount': 0.0,
-                             'invoice_id': invoice.id,
-                             'sale_line_id': subscription.order_line.filtered(
-                                 lambda line, charge=charge: line.fusion_charge_id == charge)[:1].id})
+                             'invoice_id': invoice.id, 'sale_line_id': sale_line[:1].id})
         return rows
 
     def _fc_rerate(self, subscription, charge, start, end):
@@ -212,14 +253,8 @@ class FusionBillingReconciliation(models.Model):
         marks them credited: they are billed again with the next invoice. A partial
         credit note leaves the periods billed."""
         credited = self.browse()
-        for aml in credit_notes.invoice_line_ids:
-            sale_line = aml.sale_line_ids.filtered('fusion_charge_id')[:1]
-            if not sale_line or not aml.deferred_start_date or not aml.deferred_end_date:
-                continue
-            rows = self.search([
-                ('subscription_id', '=', sale_line.order_id.id), ('charge_id', '=', sale_line.fusion_charge_id.id),
-                ('period_start', '>=', aml.deferred_start_date), ('period_start', '<=', aml.deferred_end_date),
-                ('state', '!=', 'credited')])
+        for aml, sale_line in self._fc_usage_lines_of(credit_notes):
+            rows = self._fc_rows_in(sale_line, aml).filtered(lambda row: row.state != 'credited')
             billed = sum(rows.mapped('amount'))
             if rows and aml.currency_id.compare_amounts(aml.price_subtotal, billed) >= 0:
                 rows.write({'state': 'credited', 'late_quantity': 0.0})
@@ -239,6 +274,8 @@ class FusionBillingReconciliation(models.Model):
         """Check every ledger row of the (subscription, charge) pairs of these rows: a row
         written for a later period changes what counts as late for the earlier ones."""
         pairs = {(row.subscription_id.id, row.charge_id.id) for row in self}
+        if not pairs:
+            return
         domain = ['|'] * (len(pairs) - 1)
         for subscription_id, charge_id in pairs:
             domain += ['&', ('subscription_id', '=', subscription_id), ('charge_id', '=', charge_id)]

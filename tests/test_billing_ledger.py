@@ -92,6 +92,7 @@ class TestBillingLedger(BillingCycleCase):
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
         invoice = self._invoice_by_cron()
         self._record(50, utc(2026, 12, 2), utc(2026, 12, 3))
+        self._record(30, utc(2026, 11, 29), utc(2026, 11, 30))  # late for November
         before = self._reconciliation().read(['period_start', 'aggregated_quantity', 'amount', 'state',
                                               'late_quantity', 'invoice_id'])
         with freeze_time('2026-12-03 09:00:00'):
@@ -99,7 +100,8 @@ class TestBillingLedger(BillingCycleCase):
             invoice.action_post()
         self.assertEqual(self._reconciliation().read(['period_start', 'aggregated_quantity', 'amount', 'state',
                                                       'late_quantity', 'invoice_id']), before)
-        self.assertEqual(self._reconciliation().aggregated_quantity, 800)
+        self.assertRecordValues(self._reconciliation(), [
+            {'aggregated_quantity': 800, 'amount': 10.0, 'state': 'late_usage', 'late_quantity': 30}])
         self._rate_hourly('2026-12-03 10:00:00')
         self.assertEqual(self._usage_line().fusion_rated_quantity, 50, "the new period holds December only")
 
@@ -202,6 +204,12 @@ class TestBillingLedger(BillingCycleCase):
             details = self.subscription._next_billing_details()
         self.assertIn(self._usage_line(), details['display_lines'])
         self.assertEqual(self._usage_line().fusion_rated_quantity, 800, "the portal page rated nothing")
+        with freeze_time('2026-11-21 10:00:00'):
+            self.subscription.invalidate_recordset()
+            self.assertIn('15.00', self.subscription.fusion_usage_summary, "the Usage tab shows what is billable")
+            report = self.subscription._fc_usage_report()
+        self.assertEqual(report['charges'][0]['amount'], '15.00')
+        self.assertEqual(self._usage_line().fusion_rated_quantity, 800, "the Usage tab and the API rated nothing")
 
     @mute_logger('odoo.addons.fusion_billing.models.fusion_billing_rating',
                  'odoo.addons.sale_subscription.models.sale_order')
@@ -227,7 +235,7 @@ class TestBillingLedger(BillingCycleCase):
         with freeze_time('2026-12-02 09:00:00'):
             invoice.button_draft()
             invoice.button_cancel()
-        self.assertFalse(self._reconciliation())
+        self.assertEqual(self._ledger(), [(date(2026, 11, 1), date(2026, 11, 30), 10.0, 'credited')])
         self.assertEqual(self._usage_line().fusion_rated_quantity, 800, "November is to bill again")
         self._record(400, utc(2026, 12, 10), utc(2026, 12, 11))
         january = self._invoice_by_cron('2027-01-01 06:00:00')
@@ -236,3 +244,80 @@ class TestBillingLedger(BillingCycleCase):
             (date(2026, 11, 1), date(2026, 11, 30), 10.0, 'billed'),
             (date(2026, 12, 1), date(2026, 12, 31), 5.0, 'billed'),
         ])
+
+    def test_crediting_an_older_invoice_bills_that_period_again_and_only_it(self):
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
+        november = self._invoice_by_cron()
+        self._record(400, utc(2026, 12, 10), utc(2026, 12, 11))
+        self._invoice_by_cron('2027-01-01 06:00:00')
+        with freeze_time('2027-01-05 09:00:00'):
+            november._reverse_moves(cancel=True)
+        self._record(200, utc(2027, 1, 10), utc(2027, 1, 11))
+        february = self._invoice_by_cron('2027-02-01 06:00:00')
+        self.assertEqual(self._invoice_line(february).price_subtotal, 12.5, "November again, and January")
+        self.assertEqual(self._ledger(), [
+            (date(2026, 11, 1), date(2026, 11, 30), 10.0, 'billed'),
+            (date(2026, 12, 1), date(2026, 12, 31), 5.0, 'billed'),
+            (date(2027, 1, 1), date(2027, 1, 31), 2.5, 'billed'),
+        ])
+
+    def test_a_cancelled_credit_note_credits_nothing(self):
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
+        invoice = self._invoice_by_cron()
+        with freeze_time('2026-12-05 09:00:00'):
+            credit_note = invoice._reverse_moves(cancel=True)
+            credit_note.button_draft()
+            credit_note.button_cancel()
+        self.assertEqual(self._ledger(), [(date(2026, 11, 1), date(2026, 11, 30), 10.0, 'billed')])
+        self._record(400, utc(2026, 12, 10), utc(2026, 12, 11))
+        january = self._invoice_by_cron('2027-01-01 06:00:00')
+        self.assertEqual(self._invoice_line(january).price_subtotal, 5.0, "December only")
+
+    def test_a_partial_credit_note_leaves_the_period_billed(self):
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
+        invoice = self._invoice_by_cron()
+        with freeze_time('2026-12-05 09:00:00'):
+            credit_note = invoice._reverse_moves()
+            self._invoice_line(credit_note).price_unit /= 2
+            credit_note.action_post()
+        self.assertEqual(self._ledger(), [(date(2026, 11, 1), date(2026, 11, 30), 10.0, 'billed')])
+        january = self._invoice_by_cron('2027-01-01 06:00:00')
+        self.assertFalse(self._invoice_line(january), "November is not billed a second time")
+
+    def test_an_archived_charge_is_not_billed_again(self):
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
+        self._rate_hourly('2026-11-20 10:00:00')
+        self.charge.active = False
+        self._record(10, utc(2026, 11, 3), utc(2026, 11, 4), metric='seats')
+        invoice = self._invoice_by_cron()
+        self.assertFalse(self._invoice_line(invoice))
+        self.assertEqual(self._usage_line().qty_delivered, 0)
+        january = self._invoice_by_cron('2027-01-01 06:00:00')
+        self.assertFalse(self._invoice_line(january))
+
+    def test_a_charge_added_later_bills_from_the_current_period(self):
+        self._record(10, utc(2026, 11, 3), utc(2026, 11, 4), metric='storage')
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
+        self._invoice_by_cron()
+        storage_product = self.env['product.product'].create({
+            'name': 'Storage (metered)', 'type': 'service', 'recurring_invoice': True, 'invoice_policy': 'delivery'})
+        storage_charge = self.env['fusion.billing.charge'].create({
+            'plan_id': self.plan.id, 'metric_id': self.storage.id, 'product_id': storage_product.id,
+            'charge_model': 'standard', 'price': 1, 'currency_id': self.currency.id})
+        self._record(3, utc(2026, 12, 3), utc(2026, 12, 4), metric='storage')
+        january = self._invoice_by_cron('2027-01-01 06:00:00')
+        storage_line = self._invoice_line(january, storage_charge)
+        self.assertEqual(storage_line.price_subtotal, 3.0, "November's storage was never a charge")
+        self.assertEqual(storage_line.deferred_start_date, date(2026, 12, 1))
+
+    def test_usage_that_arrives_while_the_invoice_is_draft_is_late_usage(self):
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
+        invoice = self._invoice_manually()
+        self._record(5, utc(2026, 11, 20), utc(2026, 11, 21), metric='seats')  # after the draft was made
+        with freeze_time('2026-12-02 09:00:00'):
+            invoice.action_post()
+        self.assertRecordValues(self._reconciliation(self.seats_charge), [{
+            'period_start': date(2026, 11, 1), 'amount': 0.0, 'rated_amount': 20.0, 'aggregated_quantity': 0,
+            'state': 'late_usage', 'late_quantity': 5}])
+        self.assertEqual(self._usage_line(self.seats_charge).fusion_rated_quantity, 0,
+                         "December starts empty: November is the admin's to bill")
