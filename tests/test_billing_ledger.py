@@ -18,6 +18,17 @@ class TestBillingLedger(BillingCycleCase):
         return [(row.period_start, row.period_end, row.amount, row.state)
                 for row in self._reconciliation(charge, subscription)]
 
+    def _assert_january_bills_november_again(self):
+        """November (800 calls, 10.00) was handed back: January's invoice bills it with December."""
+        self._record(400, utc(2026, 12, 10), utc(2026, 12, 11))
+        january = self._invoice_by_cron('2027-01-01 06:00:00')
+        self.assertEqual(self._invoice_line(january).price_subtotal, 15.0)
+        self.assertEqual(self._ledger(), [
+            (date(2026, 11, 1), date(2026, 11, 30), 10.0, 'billed'),
+            (date(2026, 12, 1), date(2026, 12, 31), 5.0, 'billed'),
+        ])
+        return january
+
     def test_an_empty_period_does_not_stop_the_charge(self):
         self.charge.included_quantity = 100
         self._record(900, utc(2026, 11, 3), utc(2026, 11, 4))
@@ -111,13 +122,7 @@ class TestBillingLedger(BillingCycleCase):
         with freeze_time('2026-12-05 09:00:00'):
             invoice._reverse_moves(cancel=True)
         self.assertEqual(self._ledger(), [(date(2026, 11, 1), date(2026, 11, 30), 10.0, 'credited')])
-        self._record(400, utc(2026, 12, 10), utc(2026, 12, 11))
-        january = self._invoice_by_cron('2027-01-01 06:00:00')
-        self.assertEqual(self._invoice_line(january).price_subtotal, 15.0)
-        self.assertEqual(self._ledger(), [
-            (date(2026, 11, 1), date(2026, 11, 30), 10.0, 'billed'),
-            (date(2026, 12, 1), date(2026, 12, 31), 5.0, 'billed'),
-        ])
+        january = self._assert_january_bills_november_again()
         self.assertEqual(self._reconciliation()[0].invoice_id, january)
 
     def test_closing_right_after_an_invoice_leaves_nothing_to_bill_twice(self):
@@ -237,13 +242,7 @@ class TestBillingLedger(BillingCycleCase):
             invoice.button_cancel()
         self.assertEqual(self._ledger(), [(date(2026, 11, 1), date(2026, 11, 30), 10.0, 'credited')])
         self.assertEqual(self._usage_line().fusion_rated_quantity, 800, "November is to bill again")
-        self._record(400, utc(2026, 12, 10), utc(2026, 12, 11))
-        january = self._invoice_by_cron('2027-01-01 06:00:00')
-        self.assertEqual(self._invoice_line(january).price_subtotal, 15.0)
-        self.assertEqual(self._ledger(), [
-            (date(2026, 11, 1), date(2026, 11, 30), 10.0, 'billed'),
-            (date(2026, 12, 1), date(2026, 12, 31), 5.0, 'billed'),
-        ])
+        self._assert_january_bills_november_again()
 
     def test_crediting_an_older_invoice_bills_that_period_again_and_only_it(self):
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
