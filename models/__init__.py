@@ -15,3 +15,4 @@ from . import sale_order_events
 from . import account_move
 from . import sale_order_line
 from . import account_move_line
+from . import payment_transaction

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from ..engine.const import EVENT_PAYMENT_SUCCEEDED
+
 
 class AccountMove(models.Model):
     _inherit = 'account.move'
@@ -26,23 +28,16 @@ class AccountMove(models.Model):
             self.env['fusion.billing.reconciliation'].sudo()._fc_forget_cancelled(cancelled)
         return result
 
-    def _compute_payment_state(self):
-        # The payment state is computed, never written: compare what is stored with what
-        # the computation gives, whatever marked the invoice paid (a payment transaction,
-        # a manual reconciliation, a bank statement).
-        stored = {}
-        if self.ids:
-            self.env.cr.execute("SELECT id, payment_state FROM account_move WHERE id IN %s", [tuple(self.ids)])
-            stored = dict(self.env.cr.fetchall())
-        result = super()._compute_payment_state()
-        paid = self.filtered(lambda move: move.id and move.move_type == 'out_invoice'
-                             and move.payment_state in ('paid', 'in_payment')
-                             and stored.get(move.id) not in ('paid', 'in_payment'))
-        for invoice in paid:
+    def _invoice_paid_hook(self):
+        # Odoo calls this when an invoice becomes paid or in payment, whatever paid it (a
+        # payment transaction, a registered payment, a bank statement). One invoice may
+        # cover several subscriptions: each is told, once.
+        result = super()._invoice_paid_hook()
+        for invoice in self.filtered(lambda move: move.move_type == 'out_invoice'):
             for subscription in invoice.invoice_line_ids.subscription_id:
-                subscription._fc_notify('invoice.payment_succeeded', {
+                subscription._fc_notify(EVENT_PAYMENT_SUCCEEDED, {
                     **subscription._fc_event_subject(), **invoice._fc_event_invoice(),
-                }, event_key=f'invoice.payment_succeeded:account.move:{invoice.id}')
+                }, event_key=f'{EVENT_PAYMENT_SUCCEEDED}:account.move:{invoice.id}:sale.order:{subscription.id}')
         return result
 
     def _fc_event_invoice(self):

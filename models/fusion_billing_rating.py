@@ -349,7 +349,8 @@ class FusionBillingRating(models.AbstractModel):
             return {}
         charges = self.env['fusion.billing.charge'].sudo().browse({charge_id for _sid, charge_id in ratings})
         charges = {charge.id: charge for charge in charges}
-        Line = self.env['sale.order.line'].sudo().with_context(sale_no_log_for_new_lines=True)
+        Line = self.env['sale.order.line'].sudo().with_context(sale_no_log_for_new_lines=True,
+                                                                fusion_billing_rating=True)
         existing = {(line.order_id.id, line.fusion_charge_id.id): line for line in Line.search(
             [('order_id', 'in', list({sid for sid, _cid in ratings})), ('fusion_charge_id', 'in', list(charges))])}
         # Order totals are recomputed order by order; read every line's taxes at once
@@ -406,7 +407,7 @@ class FusionBillingRating(models.AbstractModel):
         another currency than the subscription): Enterprise never resets a delivered
         quantity, so such a line would be billed again at every invoice. Returns
         {subscription id: problem} for lines that could not be written."""
-        lines = self.env['sale.order.line'].sudo().search([
+        lines = self.env['sale.order.line'].sudo().with_context(fusion_billing_rating=True).search([
             ('order_id', 'in', subscriptions.ids), ('fusion_charge_id', '!=', False), ('qty_delivered', '!=', 0),
             ('order_id.state', '=', 'sale'), ('order_id.subscription_state', 'in', RATED_STATES)])
         problems = {}

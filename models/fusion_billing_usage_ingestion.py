@@ -1,3 +1,4 @@
+import dataclasses
 from dataclasses import dataclass, field
 
 from odoo import api, models
@@ -39,6 +40,10 @@ class FusionBillingUsage(models.Model):
         metric_ids = {metric.code: metric.id for metric in self.env['fusion.billing.metric'].search_fetch(
             [('code', 'in', list({event.metric for event in events}))], ['code'])}
         authorized = self._fc_authorized_subscriptions(service, {event.subscription_id for event in events})
+        routed = self._fc_route_to_renewals(events, authorized)
+        authorized |= {event.subscription_id for event, sent in zip(routed, events)
+                       if event.subscription_id != sent.subscription_id}
+        events = routed
         problems = [engine.Problem(event.index, 'metric', f"There is no metric with the code {event.metric[:50]!r}.")
                     for event in events if event.metric not in metric_ids]
         # Keys are compared only on the service's own subscriptions: an answer about
@@ -53,10 +58,12 @@ class FusionBillingUsage(models.Model):
         if forbidden:
             return IngestionResult('forbidden', problems=forbidden)
         results = self._fc_upsert_events(service, events, metric_ids)
+        stored_on = {event.index: event.subscription_id for event in events}
         changed = self.browse([usage_id for _index, usage_id, result in results if result != 'unchanged'])
         changed._fc_flag_late_usage()
         self._fc_check_thresholds_after(service, events, metric_ids)
-        return IngestionResult('ok', results=[{'index': index, 'id': usage_id, 'result': result}
+        return IngestionResult('ok', results=[{'index': index, 'id': usage_id, 'result': result,
+                                               'subscription_id': stored_on[index]}
                                               for index, usage_id, result in results])
 
     @api.model
@@ -76,6 +83,33 @@ class FusionBillingUsage(models.Model):
             ratings, _problems = Rating._rate_windows(windows)
             charge._fc_check_thresholds({subscription_id: rating.period_ratings[-1]
                                          for (subscription_id, _charge_id), rating in ratings.items()})
+
+    @api.model
+    def _fc_route_to_renewals(self, events, authorized):
+        """A renewed contract (Enterprise's ``5_renewed``) lives on as its running renewal:
+        usage sent for it from the renewal's start on is stored on the renewal, so apps
+        need not switch ids at the exact instant; usage for its own periods stays. One
+        query. Only the service's own subscriptions are looked at."""
+        renewed = [event.subscription_id for event in events if event.subscription_id in authorized]
+        if not renewed:
+            return events
+        self.env['sale.order'].flush_model(['subscription_state', 'origin_order_id', 'start_date'])
+        renewals = {}
+        for renewed_id, renewal_id, renewal_start in self.env.execute_query(SQL(
+                """SELECT renewed.id, renewal.id, renewal.start_date
+                     FROM sale_order renewed
+                     JOIN sale_order renewal
+                       ON renewal.origin_order_id = COALESCE(renewed.origin_order_id, renewed.id)
+                      AND renewal.id != renewed.id
+                      AND renewal.subscription_state IN ('3_progress', '4_paused')
+                    WHERE renewed.id IN %(renewed)s
+                      AND renewed.subscription_state = '5_renewed'
+                 ORDER BY renewal.id""",
+                renewed=tuple(set(renewed)))):
+            renewals.setdefault(renewed_id, (renewal_id, engine.midnight_utc(renewal_start)))
+        return [dataclasses.replace(event, subscription_id=renewals[event.subscription_id][0])
+                if event.subscription_id in renewals and event.period_start >= renewals[event.subscription_id][1]
+                else event for event in events]
 
     @api.model
     def _fc_authorized_subscriptions(self, service, subscription_ids):

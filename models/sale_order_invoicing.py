@@ -19,10 +19,16 @@ class SaleOrder(models.Model):
         # payment links, reminder mails), which must not write.
         subscriptions, need_cron_trigger = super()._recurring_invoice_get_subscriptions(
             grouped=grouped, batch_size=batch_size)
-        failed = subscriptions._fc_rate_for_invoicing()
-        if failed:
-            failed.write({'is_batch': True})
-        return subscriptions - failed, need_cron_trigger
+        # With invoice consolidation the batch is a list of groups, each invoiced at once.
+        groups = subscriptions if isinstance(subscriptions, list) else None
+        batch = self.concat(*groups) if groups is not None else subscriptions
+        failed = batch._fc_rate_for_invoicing()
+        if not failed:
+            return subscriptions, need_cron_trigger
+        failed.write({'is_batch': True})
+        if groups is None:
+            return subscriptions - failed, need_cron_trigger
+        return [group - failed for group in groups if group - failed], need_cron_trigger
 
     def _create_invoices(self, grouped=False, final=False, date=None):
         # Every invoice of a subscription is created here (cron and manual invoicing):

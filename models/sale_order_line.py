@@ -31,6 +31,27 @@ class SaleOrderLine(models.Model):
                 return window.start, window.last_day, 1, None
         return super()._get_invoice_line_parameters()
 
+    def _get_protected_fields(self):
+        # A contract renewed by Enterprise is locked, but its last period may still get
+        # late usage before its final invoice: the rating keeps its usage lines right.
+        protected = super()._get_protected_fields()
+        if self.env.context.get('fusion_billing_rating') and all(self.mapped('fusion_charge_id')):
+            return [name for name in protected if name not in ('name', 'price_unit')]
+        return protected
+
+    def _get_renew_upsell_values(self, subscription_state):
+        # A usage line goes on a renewal with its charge, at 0: the renewal rates its own
+        # usage from its own start (Enterprise would copy the last rated price and text).
+        values = super()._get_renew_upsell_values(subscription_state)
+        usage_lines = {line.id: line for line in self if line.fusion_charge_id}
+        for command in values:
+            line = usage_lines.get(command[2].get('parent_line_id')) if len(command) == 3 else None
+            if line:
+                command[2].update({'parent_line_id': False, 'fusion_charge_id': line.fusion_charge_id.id,
+                                   'product_uom_qty': 0.0, 'price_unit': 0.0,
+                                   'name': line.product_id.get_product_multiline_description_sale()})
+        return values
+
     def _compute_discount(self):
         # The rated amount is the price of the usage: a pricelist discount must not take a
         # share of it a second time.

@@ -1,6 +1,7 @@
 from . import test_api_key
 from . import test_billing_ledger
 from . import test_constraints
+from . import test_contract_life
 from . import test_events
 from . import test_foundation
 from . import test_invoicing_cycle

@@ -47,6 +47,25 @@ class TestSubscriptionEvents(FusionBillingCase):
         self.subscription.resume_subscription()
         self.assertEqual(len(self._events('subscription.reactivated')), 2)
 
+    def test_terminated_carries_the_close_reason_and_end_date_enterprise_writes_after_the_state(self):
+        reason = self.env.ref('sale_subscription.close_reason_auto_close_limit_reached')
+        with freeze_time('2026-11-20 10:00:00'):
+            self.subscription.set_close(close_reason_id=reason.id)
+        data = json.loads(self._events('subscription.terminated').body)['data']
+        self.assertEqual((data['close_reason'], data['end_date']), (reason.name, '2026-11-20'))
+
+    def test_reactivated_carries_no_stale_close_reason(self):
+        self.subscription.set_close(close_reason_id=self.env.ref('sale_subscription.close_reason_unknown').id)
+        self.subscription.reopen_order()
+        data = json.loads(self._events('subscription.reactivated').body)['data']
+        self.assertEqual((data['close_reason'], data['end_date'], data['previous_state']), (None, None, '6_churn'))
+
+    def test_the_same_change_twice_in_a_transaction_is_two_events(self):
+        for _round in range(2):
+            self.subscription.pause_subscription()
+            self.subscription.resume_subscription()
+        self.assertEqual(len(self._events('subscription.reactivated')), 2)
+
     def test_set_open_on_a_running_subscription_is_no_reactivation(self):
         self.subscription.set_open()
         self.assertFalse(self._events())
@@ -109,8 +128,7 @@ class TestPaymentEvents(FusionBillingCase):
         data = json.loads(event.body)['data']
         self.assertEqual((data['invoice_id'], data['invoice_number'], data['subscription_id']),
                          (invoice_id, number, self.subscription.id))
-        self.subscription._fc_notify('invoice.payment_failed', data,
-                                     event_key=f'invoice.payment_failed:account.move:{invoice_id}')
+        self.subscription._fc_notify_payment_failed(data, None, "again")
         self.assertEqual(len(self._events('invoice.payment_failed')), 1, "hooks firing twice give one event")
 
 
@@ -181,18 +199,21 @@ class TestPaymentTransactionEvents(FusionBillingCase):
             cls.provider.journal_id = cls.env['account.journal'].search(
                 [('type', '=', 'bank'), ('company_id', '=', cls.company.id)], limit=1)
 
+    def _transaction(self, invoice):
+        return self.env['payment.transaction'].sudo().create({
+            'provider_id': self.provider.id,
+            'payment_method_id': self.env.ref('payment.payment_method_unknown').id,
+            'amount': invoice.amount_total, 'currency_id': invoice.currency_id.id,
+            'partner_id': self.customer.id, 'operation': 'offline',
+            'invoice_ids': [Command.set(invoice.ids)], 'sale_order_ids': [Command.set(self.subscription.ids)],
+            'subscription_action': 'automatic_send_mail'})
+
     def test_successful_payment_is_no_reactivation_and_pays_once(self):
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
         with freeze_time('2026-12-01 06:00:00'):
             invoice = self.subscription.with_context(recurring_automatic=True)._create_invoices(final=True)
             invoice.action_post()
-            transaction = self.env['payment.transaction'].sudo().create({
-                'provider_id': self.provider.id,
-                'payment_method_id': self.env.ref('payment.payment_method_unknown').id,
-                'amount': invoice.amount_total, 'currency_id': invoice.currency_id.id,
-                'partner_id': self.customer.id, 'operation': 'offline',
-                'invoice_ids': [Command.set(invoice.ids)], 'sale_order_ids': [Command.set(self.subscription.ids)],
-                'subscription_action': 'automatic_send_mail'})
+            transaction = self._transaction(invoice)
             transaction._set_done()
             transaction._post_process()
             transaction._post_process()
@@ -201,3 +222,33 @@ class TestPaymentTransactionEvents(FusionBillingCase):
         Webhook = self.env['fusion.billing.webhook']
         self.assertEqual(Webhook.search_count([('event_type', '=', 'invoice.payment_succeeded')]), 1)
         self.assertFalse(Webhook.search([('event_type', '=', 'subscription.reactivated')]))
+
+    def test_a_pending_token_payment_that_fails_later_sends_payment_failed(self):
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
+        with freeze_time('2026-12-01 06:00:00'):
+            invoice = self.subscription.with_context(recurring_automatic=True)._create_invoices(final=True)
+            transaction = self._transaction(invoice)
+            transaction._set_pending()
+            transaction._set_error("Card declined by the bank.")
+            transaction._post_process()
+        self.assertEqual(invoice.state, 'cancel')
+        [event] = self.env['fusion.billing.webhook'].search([('event_type', '=', 'invoice.payment_failed')])
+        data = json.loads(event.body)['data']
+        self.assertEqual((data['invoice_id'], data['subscription_id'], data['payment_reference'], data['reason']),
+                         (invoice.id, self.subscription.id, transaction.reference, "Card declined by the bank."))
+
+    def test_a_token_whose_customer_has_no_country_sends_payment_failed(self):
+        partner = self.env['res.partner'].create({'name': 'Card holder', 'parent_id': self.customer.id})
+        self.subscription.payment_token_id = self.env['payment.token'].create({
+            'provider_id': self.provider.id, 'payment_method_id': self.env.ref('payment.payment_method_unknown').id,
+            'partner_id': partner.id, 'provider_ref': 'card-1', 'payment_details': '4242'})
+        self.env.company.deferred_revenue_account_id = self.env['account.account'].search(
+            [('account_type', '=', 'liability_current')], limit=1)
+        self.env.company.deferred_revenue_journal_id = self.env['account.journal'].search(
+            [('type', '=', 'general')], limit=1)
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
+        with freeze_time('2026-12-01 06:00:00'):
+            self.env['sale.order']._cron_recurring_create_invoice()
+        self.assertFalse(self.subscription.invoice_ids, "Enterprise deleted the invoice")
+        [event] = self.env['fusion.billing.webhook'].search([('event_type', '=', 'invoice.payment_failed')])
+        self.assertEqual(json.loads(event.body)['data']['subscription_id'], self.subscription.id)

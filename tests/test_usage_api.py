@@ -55,14 +55,17 @@ class TestUsageApi(FusionBillingCase, HttpCase):
         self.assertEqual(response.status_code, 200, response.text)
         [result] = response.json()['results']
         usage = self.env['fusion.billing.usage'].browse(result['id'])
-        self.assertEqual(result, {'index': 0, 'id': usage.id, 'result': 'created'})
+        self.assertEqual(result, {'index': 0, 'id': usage.id, 'result': 'created',
+                                  'subscription_id': self.subscription.id})
         self.assertRecordValues(usage, [{'subscription_id': self.subscription.id, 'metric_id': self.api_calls.id,
                                          'quantity': 1200, 'service_id': self.service.id, 'source': 'push',
                                          'create_uid': self.api_user.id, 'company_id': self.company.id}])
         again = self._post({'events': [self._event()]}).json()['results']
-        self.assertEqual(again, [{'index': 0, 'id': usage.id, 'result': 'unchanged'}])
+        self.assertEqual(again, [{'index': 0, 'id': usage.id, 'result': 'unchanged',
+                                  'subscription_id': self.subscription.id}])
         changed = self._post({'events': [self._event(quantity=1500)]}).json()['results']
-        self.assertEqual(changed, [{'index': 0, 'id': usage.id, 'result': 'updated'}])
+        self.assertEqual(changed, [{'index': 0, 'id': usage.id, 'result': 'updated',
+                                    'subscription_id': self.subscription.id}])
         self.assertEqual(usage.quantity, 1500)
         self.assertEqual(len(self._stored()), 1)
 

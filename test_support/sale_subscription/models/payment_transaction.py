@@ -24,9 +24,28 @@ class PaymentTransaction(models.Model):
                 transaction.renewal_state = 'cancel'
 
     def _post_process(self):
-        result = super()._post_process()
-        self._post_subscription_action()
+        # As Enterprise: the invoicing cron handles its own transactions.
+        process_transactions = self.filtered(lambda tx: not any(tx.sale_order_ids.mapped('is_invoice_cron')))
+        result = super(PaymentTransaction, process_transactions)._post_process()
+        for transaction in process_transactions.filtered(lambda tx: tx.state in ('error', 'cancel')):
+            transaction._handle_unsuccessful_transaction()
+        process_transactions._post_subscription_action()
         return result
+
+    def _handle_unsuccessful_transaction(self):
+        """A payment that failed after the cron left it pending: the draft invoice goes."""
+        for transaction in self:
+            subscriptions = transaction.sale_order_ids.filtered('is_subscription')
+            if subscriptions:
+                subscriptions.filtered(lambda order: not order.is_invoice_cron).pending_transaction = False
+                transaction._cancel_draft_invoices()
+
+    def _cancel_draft_invoices(self):
+        self.ensure_one()
+        draft_invoices = self.sale_order_ids.filtered('is_subscription').order_line.invoice_lines.move_id.filtered(
+            lambda move: move.state == 'draft')
+        if draft_invoices:
+            draft_invoices.button_cancel()
 
     def _post_subscription_action(self):
         """After a successful payment: the subscription is (re)opened and told, as Enterprise does."""

@@ -233,6 +233,8 @@ class SaleOrder(models.Model):
         return values
 
     def action_confirm(self):
+        upsells = self.filtered(lambda order: order.subscription_state == '7_upsell' and order.state in ('draft', 'sent'))
+        renewals = self.filtered(lambda order: order.subscription_state == '2_renewal')
         recurring_orders = self.filtered('is_subscription')
         postpaid_orders = self.filtered(lambda order: all(line._is_postpaid_line() for line in order.order_line))
         for order in recurring_orders.filtered(lambda o: not o.subscription_state):
@@ -242,8 +244,128 @@ class SaleOrder(models.Model):
         result_others = super(SaleOrder, self - recurring_orders).action_confirm() if self - recurring_orders \
             else True
         recurring_orders._confirm_subscription()
+        renewals._confirm_renewal()
+        upsells._confirm_upsell()
         (postpaid_orders & recurring_orders)._update_next_invoice_date()
         return result_subscriptions and result_others
+
+    # ------------------------------------------------------------------
+    # Renewals and upsells
+    # ------------------------------------------------------------------
+
+    def prepare_renewal_order(self):
+        self.ensure_one()
+        return self._prepare_renew_upsell_order('2_renewal', self.env._("This renewal order has been created."))
+
+    def prepare_upsell_order(self):
+        self.ensure_one()
+        return self._prepare_renew_upsell_order('7_upsell', self.env._("This upsell order has been created."))
+
+    def _prepare_renew_upsell_order(self, subscription_state, message_body):
+        order = self._create_renew_upsell_order(subscription_state, message_body)
+        return {'type': 'ir.actions.act_window', 'res_model': 'sale.order', 'res_id': order.id,
+                'views': [(False, 'form')]}
+
+    def _create_renew_upsell_order(self, subscription_state, message_body):
+        self.ensure_one()
+        if self.start_date == self.next_invoice_date:
+            raise ValidationError(self.env._(
+                "You can not upsell or renew a subscription that has not been invoiced yet. "
+                "Please, update directly the %s contract or invoice it first.", self.name))
+        order = self.env['sale.order'].create(self._prepare_upsell_renew_order_values(subscription_state))
+        self.subscription_child_ids = [(4, order.id)]
+        order.message_post(body=message_body)
+        order.order_line._compute_tax_ids()
+        return order
+
+    def _prepare_upsell_renew_order_values(self, subscription_state):
+        self.ensure_one()
+        today = fields.Date.today()
+        if subscription_state == '7_upsell' and self.next_invoice_date and \
+                self.next_invoice_date <= max(self.first_contract_date or today, today):
+            raise UserError(self.env._(
+                "You cannot create an upsell for this subscription because it has not started yet "
+                "or has no invoiced period in the future."))
+        order_lines = self.order_line._get_renew_upsell_values(subscription_state)
+        start_date = today if subscription_state == '7_upsell' else self.next_invoice_date
+        return {
+            'is_subscription': subscription_state == '2_renewal',
+            'subscription_id': self.id,
+            'pricelist_id': self.pricelist_id.id,
+            'partner_id': self.partner_id.id,
+            'partner_invoice_id': self.partner_invoice_id.id,
+            'partner_shipping_id': self.partner_shipping_id.id,
+            'order_line': order_lines,
+            'subscription_state': subscription_state,
+            'origin': self.client_order_ref,
+            'client_order_ref': self.client_order_ref,
+            'origin_order_id': self.origin_order_id.id,
+            'note': self.note,
+            'user_id': self.user_id.id,
+            'payment_term_id': self.payment_term_id.id,
+            'company_id': self.company_id.id,
+            'sale_order_template_id': self.sale_order_template_id.id,
+            'payment_token_id': False,
+            'start_date': start_date,
+            'next_invoice_date': self.next_invoice_date,
+            'plan_id': self.plan_id.id,
+            'require_payment': self.require_payment,
+        }
+
+    def _confirm_renewal(self):
+        today = fields.Date.today()
+        for renew in self:
+            parent = renew.subscription_id
+            if renew.start_date < parent.next_invoice_date:
+                raise ValidationError(self.env._(
+                    "You cannot validate a renewal quotation starting before the next invoice date of the parent "
+                    "contract. Please update the start date after the %s.", parent.next_invoice_date))
+            if parent.start_date == parent.next_invoice_date:
+                raise ValidationError(self.env._(
+                    "You can not upsell or renew a subscription that has not been invoiced yet."))
+            if parent.subscription_state == '5_renewed':
+                raise ValidationError(self.env._("You cannot renew a subscription that has been renewed."))
+            if self.search_count([('origin_order_id', '=', renew.origin_order_id.id),
+                                  ('subscription_state', 'in', SUBSCRIPTION_PROGRESS_STATE),
+                                  ('id', 'not in', [parent.id, renew.id])], limit=1):
+                raise ValidationError(self.env._(
+                    "You cannot renew a contract that already has an active subscription."))
+            other_renewals = parent.subscription_child_ids.filtered(
+                lambda so: so.subscription_state == '2_renewal' and so.state != 'cancel') - renew
+            if other_renewals:
+                other_renewals._action_cancel()
+            parent.message_post(body=self.env._("This subscription is renewed in %s.", renew.name))
+            close_reason = self.env.ref('sale_subscription.close_reason_renew') \
+                if parent.subscription_state != '6_churn' \
+                else self.env.ref('sale_subscription.close_reason_end_of_contract')
+            parent.set_close(close_reason_id=close_reason.id, renew=True)
+            renew.write({'date_order': today, 'start_date': renew.start_date or parent.next_invoice_date})
+
+    def _confirm_upsell(self):
+        today = fields.Date.today()
+        for upsell in self:
+            if (upsell.start_date or today) >= upsell.subscription_id.next_invoice_date:
+                raise ValidationError(self.env._(
+                    "You cannot upsell a subscription whose next invoice date is in the past."))
+        existing_lines = self.subscription_id.order_line
+        _created, update_values = self.update_existing_subscriptions()
+        updated_lines = self.env['sale.order.line'].browse({values[1] for values in update_values})
+        new_lines = self.subscription_id.order_line - existing_lines
+        for upsell in self:
+            upsell.subscription_id.message_post(body=self.env._("The upsell %s has been confirmed.", upsell.name))
+        for line in (updated_lines | new_lines).with_context(skip_line_status_compute=True):
+            line.qty_to_invoice = 0
+            line.qty_invoiced = line.product_uom_qty
+            line.invoice_status = 'no'
+
+    def update_existing_subscriptions(self):
+        create_values, update_values = [], []
+        for order in self:
+            create_values, update_values = order.order_line.filtered(
+                lambda line: not line.display_type)._subscription_update_line_data(order.subscription_id)
+            order.subscription_id.with_context(skip_next_invoice_update=True).write(
+                {'order_line': create_values + update_values})
+        return create_values, update_values
 
     def _confirm_subscription(self):
         today = fields.Date.today()
@@ -472,7 +594,14 @@ class SaleOrder(models.Model):
                 break
         return self.browse(to_invoice_ids)
 
+    def _get_auto_invoice_grouping_keys(self):
+        keys = set(self._get_invoice_grouping_keys()) | {'payment_token_id', 'partner_invoice_id'}
+        keys.discard('partner_id')
+        return sorted(keys)
+
     def _recurring_invoice_get_subscriptions(self, grouped=False, batch_size=30):
+        """The cron's batch: a recordset, or with invoice consolidation a list of
+        recordsets, each invoiced at once."""
         limit = False
         if self:
             domain = [('id', 'in', self.ids), ('subscription_state', 'in', SUBSCRIPTION_PROGRESS_STATE),
@@ -481,7 +610,12 @@ class SaleOrder(models.Model):
         else:
             domain = self._recurring_invoice_domain()
             limit = batch_size and batch_size + 1
-        subscriptions = self.search(domain)._get_subscriptions_to_invoice(limit)
+        if grouped:
+            groups = self._read_group(domain, self._get_auto_invoice_grouping_keys(), ['id:recordset'], limit=limit)
+            subscriptions = [group[-1]._get_subscriptions_to_invoice() for group in groups]
+            subscriptions = [group for group in subscriptions if group]
+        else:
+            subscriptions = self.search(domain)._get_subscriptions_to_invoice(limit)
         need_cron_trigger = bool(batch_size and len(subscriptions) > batch_size)
         if batch_size:
             subscriptions = subscriptions[:batch_size]
@@ -510,21 +644,24 @@ class SaleOrder(models.Model):
     def _create_recurring_invoice(self, batch_size=30):
         today = fields.Date.today()
         auto_commit = not (modules.module.current_test or self.env.context.get('install_mode'))
-        subscriptions, need_cron_trigger = self._recurring_invoice_get_subscriptions(batch_size=batch_size)
+        grouped = self.env['ir.config_parameter'].sudo().get_param('sale_subscription.invoice_consolidation', False)
+        subscriptions, need_cron_trigger = self._recurring_invoice_get_subscriptions(
+            grouped=grouped, batch_size=batch_size)
         if not subscriptions:
             return self.env['account.move']
 
         # Like Enterprise: the invoiceable lines of the whole batch are collected before
-        # any subscription of the batch is processed.
+        # any subscription (or group, with consolidation) of the batch is processed.
         all_invoiceable_lines = self.env['sale.order.line']
-        closed = self.env['sale.order']
+        remaining = []
         for subscription in subscriptions:
             subscription = subscription.with_context(mail_auto_subscribe_no_notify=True)
             ended = subscription.filtered_domain([('end_date', '!=', False)])._subscription_auto_close()
-            closed |= ended
-            all_invoiceable_lines |= (subscription - ended).with_context(
-                recurring_automatic=True)._get_invoiceable_lines()
-        subscriptions -= closed
+            subscription -= ended
+            all_invoiceable_lines |= subscription.with_context(recurring_automatic=True)._get_invoiceable_lines()
+            if subscription:
+                remaining.append(subscription)
+        subscriptions = remaining
         all_invoiceable_lines._reset_subscription_qty_to_invoice()
         if auto_commit:
             self.env['ir.cron']._commit_progress(remaining=len(subscriptions))

@@ -14,6 +14,8 @@ class SaleOrderLine(models.Model):
     _inherit = 'sale.order.line'
 
     recurring_invoice = fields.Boolean(related='product_template_id.recurring_invoice')
+    parent_line_id = fields.Many2one('sale.order.line', index='btree_not_null', copy=False,
+                                     help="The line of the parent contract this renewal or upsell line continues.")
     recurring_monthly = fields.Monetary(string="Monthly Recurring Revenue", compute='_compute_recurring_monthly')
     last_invoiced_date = fields.Date(compute='_compute_last_invoiced_date', store=True, index=True)
     subscription_start_date = fields.Date(related='order_id.start_date')
@@ -35,6 +37,8 @@ class SaleOrderLine(models.Model):
 
     @api.depends('order_id.next_invoice_date', 'recurring_invoice')
     def _compute_invoice_status(self):
+        if self.env.context.get('skip_line_status_compute'):
+            return None
         result = super()._compute_invoice_status()
         for line in self:
             if not line.order_id.is_subscription or not line.recurring_invoice:
@@ -243,6 +247,44 @@ class SaleOrderLine(models.Model):
                 and not float_is_zero(self.product_uom_qty, precision_rounding=rounding)):
             return True
         return self._is_postpaid_line() and not float_is_zero(self.qty_delivered, precision_rounding=rounding)
+
+    def _get_renew_upsell_values(self, subscription_state):
+        """Lines of a renewal or upsell quotation: the recurring lines (and sections and
+        notes) of this contract; an upsell leaves out the postpaid ones and orders 0."""
+        order_lines = []
+        for line in self:
+            if not line.recurring_invoice and line.display_type not in ('line_section', 'line_subsection',
+                                                                          'line_note'):
+                continue
+            if subscription_state == '7_upsell' and line._is_postpaid_line():
+                continue
+            order_lines.append((0, 0, {
+                'parent_line_id': line.id,
+                'name': line.name,
+                'product_id': line.product_id.id,
+                'product_uom_id': line.product_uom_id.id,
+                'product_uom_qty': 0 if subscription_state == '7_upsell' else line.product_uom_qty,
+                'price_unit': line.price_unit,
+                'display_type': line.display_type,
+            }))
+        return order_lines
+
+    def _subscription_update_line_data(self, subscription):
+        """Values that add an upsell's lines to its parent: more of an existing line, or new lines."""
+        update_values, create_values, quantities = [], [], {}
+        for line in self:
+            if line.parent_line_id:
+                if line.product_uom_qty:
+                    quantities.setdefault(line.parent_line_id.id, line.parent_line_id.product_uom_qty)
+                    quantities[line.parent_line_id.id] += line.product_uom_qty
+            elif line.recurring_invoice:
+                create_values.append((0, 0, {
+                    'product_id': line.product_id.id, 'name': line.name, 'product_uom_qty': line.product_uom_qty,
+                    'product_uom_id': line.product_uom_id.id, 'price_unit': line.price_unit, 'discount': 0,
+                    'order_id': subscription.id,
+                }))
+        update_values += [(1, line_id, {'product_uom_qty': quantity}) for line_id, quantity in quantities.items()]
+        return create_values, update_values
 
     def _is_postpaid_line(self):
         self.ensure_one()
