@@ -2,18 +2,22 @@ import json
 import logging
 
 from psycopg2 import errors as pg_errors
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
-from odoo import http
+from odoo import fields, http
 from odoo.http import request
 
 from .. import engine
+from ..engine.const import MAX_REQUEST_BYTES
 
 _logger = logging.getLogger(__name__)
 
 # Odoo retries a request that failed on these; they must not be turned into an answer.
 RETRIED_ERRORS = (pg_errors.LockNotAvailable, pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 API_USER = 'fusion_billing.user_fusion_billing_api'
+API_PREFIX = '/fusion_billing/v1/'
+# How long a client should wait after the database kept refusing its batch.
+RETRY_AFTER_SECONDS = 2
 
 
 def json_response(status, payload, headers=()):
@@ -22,11 +26,51 @@ def json_response(status, payload, headers=()):
     return request.make_response(body, headers=[('Content-Type', 'application/json'), *headers], status=status)
 
 
-def error_response(status, code, message, details=None, headers=()):
+def error_response(status, code, message, details=None, headers=(), count=None):
     error = {'code': code, 'message': message}
     if details is not None:
         error['details'] = details
+    if count is not None:
+        error['count'] = count
     return json_response(status, {'status': 'error', 'error': error}, headers)
+
+
+def validation_response(problems):
+    """The 400 of a batch: every problem counted, the first ones detailed."""
+    refused = engine.refusal(problems)
+    return error_response(400, refused.code, refused.message, [problem.as_dict() for problem in refused.problems],
+                          count=refused.count)
+
+
+def read_body(httprequest):
+    """The request body, read at most up to the limit (also when it is sent chunked,
+    without a Content-Length); kept on the request, as Odoo replays the whole request
+    after a serialization failure."""
+    cached = getattr(httprequest, '_fusion_billing_body', None)
+    if cached is not None:
+        return cached
+    engine.check_body_size(httprequest.content_length)
+    if httprequest.content_length is not None:
+        raw = httprequest.get_data()
+    else:
+        # Odoo's request wrapper does not expose the body stream; werkzeug's request does.
+        raw = getattr(httprequest, '_HTTPRequest__wrapped', httprequest).stream.read(MAX_REQUEST_BYTES + 1)
+        engine.check_body_size(len(raw))
+    httprequest._fusion_billing_body = raw
+    return raw
+
+
+def api_error(exception):
+    """The JSON answer of an error Odoo met before or around an API route: an unknown
+    path, a database that kept refusing the transaction, a bug."""
+    if isinstance(exception, NotFound):
+        return error_response(404, 'not_found', "There is no such endpoint.")
+    if isinstance(exception, RETRIED_ERRORS):
+        return error_response(503, 'service_unavailable', "The database is busy; nothing was written. Try again.",
+                              headers=[('Retry-After', str(RETRY_AFTER_SECONDS))])
+    if isinstance(exception, HTTPException) and exception.code:
+        return error_response(exception.code, 'http_error', exception.name)
+    return error_response(500, 'internal_error', "The request failed; nothing was written.")
 
 
 class FusionBillingApi(http.Controller):
@@ -47,17 +91,15 @@ class FusionBillingApi(http.Controller):
         if httprequest.mimetype != 'application/json':
             return error_response(415, 'unsupported_media_type', "The request body must be application/json.")
         try:
-            engine.check_body_size(httprequest.content_length)
-            # Cached: Odoo replays the whole request after a serialization failure.
-            raw = httprequest.get_data()
-            events = engine.parse_usage_request(raw)
+            batch = engine.parse_usage_batch(read_body(httprequest), now=fields.Datetime.now())
         except RequestEntityTooLarge:
             return error_response(413, 'payload_too_large', "The request body is too large.")
         except engine.RequestRefused as refused:
             details = [problem.as_dict() for problem in refused.problems] if refused.status == 400 else None
             return error_response(refused.status, refused.code, refused.message, details)
         try:
-            result = self._as_api_user(service)['fusion.billing.usage']._record_usage_batch(service, events)
+            result = self._as_api_user(service)['fusion.billing.usage']._record_usage_batch(
+                service, batch.events, batch.problems)
         except RETRIED_ERRORS:
             raise
         except Exception:  # pylint: disable=broad-exception-caught  # a bug must still answer JSON, and write nothing
@@ -68,10 +110,7 @@ class FusionBillingApi(http.Controller):
             return error_response(403, 'forbidden', "Some events are for subscriptions this key may not report on.",
                                   [problem.as_dict() for problem in result.problems])
         if result.status == 'validation_error':
-            count = len(result.problems)
-            return error_response(400, 'validation_error',
-                                  "1 problem in the request." if count == 1 else f"{count} problems in the request.",
-                                  [problem.as_dict() for problem in result.problems])
+            return validation_response(result.problems)
         return json_response(200, {'status': 'ok', 'results': result.results})
 
     @http.route('/fusion_billing/v1/subscriptions/<string:subscription_id>/usage', type='http', auth='none',
@@ -85,7 +124,7 @@ class FusionBillingApi(http.Controller):
                                   headers=[('WWW-Authenticate', 'Bearer')])
         env = self._as_api_user(service)
         subscription = env['sale.order'].browse()
-        if subscription_id.isdigit() and len(subscription_id) <= 9:
+        if subscription_id.isascii() and subscription_id.isdigit() and len(subscription_id) <= 9:
             subscription = env['sale.order'].browse(
                 env['fusion.billing.usage']._fc_authorized_subscriptions(service, {int(subscription_id)}))
         if not subscription:

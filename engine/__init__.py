@@ -28,7 +28,16 @@ from .parsing import (
 from .pricing import Rating, billable_quantity, rate
 from .terms import ChargeTerms, validate_terms
 from .tiers import Tier, validate_tiers
-from .usage_request import Problem, RequestRefused, UsageEvent, check_body_size, parse_usage_request
+from .usage_request import (
+    Problem,
+    RequestRefused,
+    UsageBatch,
+    UsageEvent,
+    check_body_size,
+    parse_usage_batch,
+    parse_usage_request,
+    refusal,
+)
 from .windows import BillingWindow, billing_periods, midnight_utc
 from .ssrf import CheckedUrl, UnsafeWebhookUrl, check_webhook_url, is_public_address
 from .webhooks import (
@@ -52,7 +61,10 @@ from .webhooks import (
 __all__ = [
     'Problem',
     'RequestRefused',
+    'UsageBatch',
     'UsageEvent',
+    'parse_usage_batch',
+    'refusal',
     'check_body_size',
     'parse_usage_request',
     'AGGREGATIONS',

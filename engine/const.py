@@ -54,6 +54,14 @@ EVENT_TYPES = (
 # Usage API limits: a larger request is answered 413.
 MAX_EVENTS_PER_REQUEST = 1000
 MAX_REQUEST_BYTES = 1024 * 1024
+# At most this many problems are detailed in a 400 (their total count is given too).
+MAX_PROBLEMS_DETAILED = 100
+
+# The largest usage quantity: every integer up to it is exact in a float, and no sum of
+# a period's rows can overflow exact money arithmetic.
+MAX_QUANTITY = 10 ** 15
+# Usage cannot have happened yet; clocks drift a little.
+MAX_FUTURE_SECONDS = 300
 
 # Fields a usage event may carry; anything else is refused (a typo such as
 # "idempotencyKey" would otherwise silently turn a re-send into a double count).

@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from .const import IDEMPOTENCY_KEY_MAX_LENGTH
+from .const import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_QUANTITY
 from .exceptions import InputError
 
 # Python's fromisoformat also takes any character as the date/time separator;
@@ -81,8 +81,8 @@ def parse_quantity(value, field='quantity'):
         quantity = float(value)
     except OverflowError:
         quantity = math.inf
-    if not math.isfinite(quantity):
-        raise InputError(f"{field} is too large.", field)
+    if not math.isfinite(quantity) or quantity > MAX_QUANTITY:
+        raise InputError(f"{field} must be at most 10^15.", field)
     # Adding 0.0 turns -0.0 into 0.0.
     return quantity + 0.0
 

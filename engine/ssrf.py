@@ -26,6 +26,36 @@ _IPV4_COMPATIBLE_PREFIX = ipaddress.ip_network('::/96')
 # operator chooses, so it is never public. Python 3.11 calls it global.
 _LOCAL_NAT64_PREFIX = ipaddress.ip_network('64:ff9b:1::/48')
 
+# The rule is written out here rather than read from the interpreter: what Python's
+# ipaddress calls private or global differs between patch releases of the same version
+# (Debian 12's 3.11.2 lists 2002::/16 as private, later 3.11s call 5f00::/16 global).
+# IPv4: everything but IANA's special-purpose, shared, multicast and reserved blocks.
+_IPV4_NOT_PUBLIC = tuple(ipaddress.ip_network(block) for block in (
+    '0.0.0.0/8',          # "this network"
+    '10.0.0.0/8',         # private
+    '100.64.0.0/10',      # shared address space (CGNAT)
+    '127.0.0.0/8',        # loopback
+    '169.254.0.0/16',     # link-local, cloud metadata
+    '172.16.0.0/12',      # private
+    '192.0.0.0/24',       # IETF protocol assignments
+    '192.0.2.0/24',       # documentation
+    '192.88.99.0/24',     # 6to4 relay anycast (deprecated)
+    '192.168.0.0/16',     # private
+    '198.18.0.0/15',      # benchmarking
+    '198.51.100.0/24',    # documentation
+    '203.0.113.0/24',     # documentation
+    '224.0.0.0/4',        # multicast
+    '240.0.0.0/4',        # reserved, broadcast
+))
+# IPv6: only global unicast (2000::/3), minus its special-purpose blocks.
+_IPV6_GLOBAL_UNICAST = ipaddress.ip_network('2000::/3')
+_IPV6_NOT_PUBLIC = tuple(ipaddress.ip_network(block) for block in (
+    '2001::/23',          # IETF protocol assignments (Teredo, ORCHID, benchmarking...)
+    '2001:db8::/32',      # documentation
+    '2002::/16',          # 6to4 (judged by the IPv4 address it carries, see below)
+    '3fff::/20',          # documentation
+))
+
 
 class UnsafeWebhookUrl(EngineError):
     """A webhook URL the server must not send requests to; the message says why."""
@@ -81,8 +111,9 @@ def is_public_address(address):
     if address.version == 6 and address in _LOCAL_NAT64_PREFIX:
         return False
     address = embedded_ipv4(address) or address
-    # Python 3.11 calls some multicast ranges (224.0.0.1, ff0e::/16) global.
-    return address.is_global and not address.is_multicast
+    if address.version == 4:
+        return not any(address in block for block in _IPV4_NOT_PUBLIC)
+    return address in _IPV6_GLOBAL_UNICAST and not any(address in block for block in _IPV6_NOT_PUBLIC)
 
 
 def resolve_host(hostname, port):

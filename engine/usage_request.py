@@ -4,10 +4,16 @@ Everything that needs no database is checked here, and every problem is reported
 once, by event index and field, so a client can fix a whole batch in one go.
 """
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from .const import MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES, USAGE_EVENT_FIELDS
+from .const import (
+    MAX_EVENTS_PER_REQUEST,
+    MAX_FUTURE_SECONDS,
+    MAX_PROBLEMS_DETAILED,
+    MAX_REQUEST_BYTES,
+    USAGE_EVENT_FIELDS,
+)
 from .exceptions import InputError
 from .parsing import (
     load_json_object,
@@ -47,12 +53,13 @@ class Problem:
 class RequestRefused(Exception):
     """The request cannot be accepted: ``status`` is 400 or 413, ``problems`` says why."""
 
-    def __init__(self, status, code, message, problems=()):
+    def __init__(self, status, code, message, problems=(), count=None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.problems = list(problems)
+        self.count = len(self.problems) if count is None else count
 
 
 def check_body_size(size):
@@ -62,12 +69,44 @@ def check_body_size(size):
                              f"The request body is larger than {MAX_REQUEST_BYTES} bytes.")
 
 
-def parse_usage_request(raw):
+@dataclass(frozen=True)
+class UsageBatch:
+    """A request body read as far as it can be without a database: the valid events,
+    and the problems of the others (a batch with problems is refused as a whole, once
+    the database has had its say on the valid events too)."""
+
+    events: list
+    problems: list = field(default_factory=list)
+
+
+def parse_usage_request(raw, now=None):
     """Return the UsageEvents of the request body ``raw`` (bytes).
 
     Raises RequestRefused: 413 for a body or batch over the limits, 400 with every
-    problem found otherwise (not JSON, no ``events`` list, invalid fields, unknown
-    fields, the same subscription, metric and key twice in the batch).
+    problem found otherwise (see parse_usage_batch).
+    """
+    batch = parse_usage_batch(raw, now)
+    if batch.problems:
+        raise refusal(batch.problems)
+    return batch.events
+
+
+def refusal(problems):
+    """The 400 for ``problems``: every one of them counted, the first ones detailed."""
+    problems = sorted(problems, key=lambda problem: (problem.index is not None, problem.index or 0,
+                                                     problem.field or ''))
+    return RequestRefused(400, 'validation_error', _summary(problems), problems[:MAX_PROBLEMS_DETAILED],
+                          count=len(problems))
+
+
+def parse_usage_batch(raw, now=None):
+    """Read the request body ``raw`` (bytes) into a UsageBatch.
+
+    Raises RequestRefused for what stops the reading: 413 for a body or batch over the
+    limits, 400 for a body that is not a JSON object with an ``events`` list. Every other
+    problem is listed in the batch: invalid or unknown fields, a period starting more
+    than a few minutes after ``now`` (naive UTC; not checked without it), the same
+    subscription, metric and key twice.
     """
     check_body_size(len(raw))
     try:
@@ -87,8 +126,9 @@ def parse_usage_request(raw):
         problems.append(Problem(None, 'events', "The \"events\" list is empty."))
     parsed = []
     seen_keys = {}
+    latest_start = now + timedelta(seconds=MAX_FUTURE_SECONDS) if now else None
     for index, event in enumerate(events):
-        event_problems, usage_event = _parse_event(index, event)
+        event_problems, usage_event = _parse_event(index, event, latest_start)
         problems += event_problems
         if usage_event is None:
             continue
@@ -101,12 +141,10 @@ def parse_usage_request(raw):
                 continue
             seen_keys[identity] = index
         parsed.append(usage_event)
-    if problems:
-        raise RequestRefused(400, 'validation_error', _summary(problems), problems)
-    return parsed
+    return UsageBatch(parsed, problems)
 
 
-def _parse_event(index, event):
+def _parse_event(index, event, latest_start=None):
     """Return (problems, UsageEvent or None) for one element of ``events``."""
     if not isinstance(event, dict):
         return [Problem(index, None, "An event must be a JSON object.")], None
@@ -134,6 +172,9 @@ def _parse_event(index, event):
         problems.append(Problem(index, 'idempotency_key', error.message))
     if 'period_start' in values and 'period_end' in values and values['period_start'] >= values['period_end']:
         problems.append(Problem(index, 'period_end', "period_start must be before period_end."))
+    if 'period_start' in values and latest_start and values['period_start'] > latest_start:
+        problems.append(Problem(index, 'period_start', "period_start is in the future: usage cannot have "
+                                                       "happened yet."))
     if problems:
         return problems, None
     return [], UsageEvent(index=index, **values)

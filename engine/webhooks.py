@@ -26,6 +26,8 @@ RESPONSE_READ_LIMIT = 4096
 # Seconds to wait for the connection, then for the answer.
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 10
+# A whole delivery attempt (connect, send, answer) ends after this many seconds.
+DELIVERY_DEADLINE = 15
 # A Retry-After further away than this is shortened to it: a receiver must not
 # be able to park an event for months.
 MAX_RETRY_AFTER_SECONDS = 7 * 24 * 3600

@@ -16,3 +16,4 @@ from . import account_move
 from . import sale_order_line
 from . import account_move_line
 from . import payment_transaction
+from . import ir_http

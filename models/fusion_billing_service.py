@@ -110,8 +110,7 @@ class FusionBillingService(models.Model):
         returned once, to be shown to the manager who asked for it.
         """
         self.ensure_one()
-        if not self.env.user.has_group(MANAGER_GROUP) and not self.env.su:
-            raise AccessError(self.env._("Only Fusion Billing managers can generate API keys."))
+        self._fc_check_manager(self.env._("Only Fusion Billing managers can generate API keys."))
         plaintext = API_KEY_PREFIX + secrets.token_urlsafe(API_KEY_BYTES)
         self.sudo().write({
             'api_key_hash': hash_api_key(plaintext),
@@ -148,12 +147,14 @@ class FusionBillingService(models.Model):
     def action_regenerate_webhook_secret(self):
         """Button: replace the webhook secret (receivers must be given the new one)."""
         self.ensure_one()
+        self._fc_check_manager(self.env._("Only Fusion Billing managers can replace a webhook secret."))
         self.sudo().webhook_secret = generate_webhook_secret()
         self.message_post(body=self.env._("The webhook secret was replaced."))
 
     def action_send_test_webhook(self):
         """Button: send a test event now and tell how it went."""
         self.ensure_one()
+        self._fc_check_manager(self.env._("Only Fusion Billing managers can send test events."))
         event = self.env['fusion.billing.webhook']._fc_enqueue(
             self, 'webhook.test', {'service': self.code, 'message': "Test event from Fusion Billing."},
             f'test:{uuid.uuid4()}')
@@ -164,6 +165,11 @@ class FusionBillingService(models.Model):
             message, kind = self.env._("The test event was not delivered: %s", event.last_error), 'warning'
         return {'type': 'ir.actions.client', 'tag': 'display_notification',
                 'params': {'message': message, 'type': kind, 'sticky': kind != 'success'}}
+
+    def _fc_check_manager(self, message):
+        """Buttons are also reachable over RPC: the server checks the group, not the view."""
+        if not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(message)
 
     def _is_customer(self, partner):
         """True when ``partner`` (or its commercial partner) is one of the service's customers."""

@@ -51,10 +51,10 @@ class FusionBillingUsage(models.Model):
         "This idempotency key was already used for this subscription and metric.")
     _period_ordered = models.Constraint('CHECK(period_start < period_end)',
                                         "A usage period must start before it ends.")
-    # NaN and Infinity compare above every number in PostgreSQL: refuse them explicitly.
+    # NaN compares above every number in PostgreSQL: the upper bound refuses it too.
     _quantity_finite_not_negative = models.Constraint(
-        "CHECK(quantity >= 0 AND quantity < 'Infinity'::float8)",
-        "A usage quantity must be a finite number, zero or more.")
+        "CHECK(quantity >= 0 AND quantity <= 1e15)",
+        "A usage quantity must be a number from 0 to 10^15.")
     _window_index = models.Index('(subscription_id, metric_id, period_start)')
 
     @api.model_create_multi

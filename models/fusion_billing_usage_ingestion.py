@@ -23,20 +23,24 @@ class FusionBillingUsage(models.Model):
     _inherit = 'fusion.billing.usage'
 
     @api.model
-    def _record_usage_batch(self, service, events):
+    def _record_usage_batch(self, service, events, problems=()):
         """Store the usage ``events`` (engine.UsageEvent, already parsed) reported by
         ``service``: every event or none, with a constant number of SQL statements
-        whatever the size of the batch.
+        whatever the size of the batch. ``problems`` are those the parsing found in the
+        other events of the request: the batch is refused, with the database's own
+        findings on the valid events listed beside them.
 
-        Refused with 'validation_error' for an unknown metric or a key already stored
-        for another period; with 'forbidden' for a subscription that does not exist, is
-        not a subscription or is not one of the service's customers (the same answer
-        for the three). Otherwise each event is 'created', 'updated' (same key, new
-        quantity) or 'unchanged' (same key, same quantity).
+        Refused with 'validation_error' for an unknown metric, a key already stored for
+        another period or by another service, a quotation never confirmed or a period
+        before the subscription's start; with 'forbidden' for a subscription that does
+        not exist, is not a subscription or is not one of the service's customers (the
+        same answer for the three). Otherwise each event is 'created', 'updated' (same
+        key, new quantity) or 'unchanged' (same key, same quantity).
         """
         service.ensure_one()
+        problems = list(problems)
         if not events:
-            return IngestionResult('ok')
+            return IngestionResult('validation_error', problems=problems) if problems else IngestionResult('ok')
         metric_ids = {metric.code: metric.id for metric in self.env['fusion.billing.metric'].search_fetch(
             [('code', 'in', list({event.metric for event in events}))], ['code'])}
         authorized = self._fc_authorized_subscriptions(service, {event.subscription_id for event in events})
@@ -44,15 +48,16 @@ class FusionBillingUsage(models.Model):
         authorized |= {event.subscription_id for event, sent in zip(routed, events)
                        if event.subscription_id != sent.subscription_id}
         events = routed
-        problems = [engine.Problem(event.index, 'metric', f"There is no metric with the code {event.metric[:50]!r}.")
-                    for event in events if event.metric not in metric_ids]
-        # Keys are compared only on the service's own subscriptions: an answer about
-        # another customer's keys would tell that they exist.
-        problems += self._fc_key_conflicts(
-            [event for event in events if event.subscription_id in authorized and event.metric in metric_ids],
-            metric_ids)
+        problems += [engine.Problem(event.index, 'metric', f"There is no metric with the code {event.metric[:50]!r}.")
+                     for event in events if event.metric not in metric_ids]
+        # The database is asked only about the service's own subscriptions: an answer about
+        # another customer's would tell that it exists.
+        own = [event for event in events if event.subscription_id in authorized]
+        problems += self._fc_unbillable(own)
+        problems += self._fc_key_conflicts(service, [event for event in own if event.metric in metric_ids],
+                                           metric_ids)
         if problems:
-            return IngestionResult('validation_error', problems=sorted(problems, key=lambda p: (p.index, p.field)))
+            return IngestionResult('validation_error', problems=problems)
         forbidden = [engine.Problem(event.index, 'subscription_id', FORBIDDEN_MESSAGE)
                      for event in events if event.subscription_id not in authorized]
         if forbidden:
@@ -132,16 +137,42 @@ class FusionBillingUsage(models.Model):
         ))}
 
     @api.model
-    def _fc_key_conflicts(self, events, metric_ids):
-        """Problems for the keyed ``events`` whose key is stored for another period."""
+    def _fc_unbillable(self, events):
+        """Problems for ``events`` that could never be billed: on a quotation that was never
+        confirmed, or for a period that starts before the subscription does. One query."""
+        if not events:
+            return []
+        self.env['sale.order'].flush_model(['state', 'start_date'])
+        subscriptions = {subscription_id: (state, start_date) for subscription_id, state, start_date in
+                         self.env.execute_query(SQL(
+                             "SELECT id, state, start_date FROM sale_order WHERE id IN %(ids)s",
+                             ids=tuple({event.subscription_id for event in events})))}
+        problems = []
+        for event in events:
+            state, start_date = subscriptions[event.subscription_id]
+            if state != 'sale':
+                problems.append(engine.Problem(event.index, 'subscription_id',
+                                               "This subscription is not confirmed: its usage could never be billed."))
+            elif start_date and event.period_start < engine.midnight_utc(start_date):
+                problems.append(engine.Problem(event.index, 'period_start',
+                                               f"period_start is before the subscription's start "
+                                               f"({start_date.isoformat()}): that usage could never be billed."))
+        return problems
+
+    @api.model
+    def _fc_key_conflicts(self, service, events, metric_ids):
+        """Problems for the keyed ``events`` whose key is stored for another period, or was
+        reported by another service (two services may share a customer: neither changes
+        what the other reported)."""
         keyed = [event for event in events if event.idempotency_key is not None]
         if not keyed:
             return []
         self.flush_model()
-        stored = {(subscription_id, metric_id, key): (period_start, period_end)
-                  for subscription_id, metric_id, key, period_start, period_end in self.env.execute_query(SQL(
+        stored = {(subscription_id, metric_id, key): (period_start, period_end, service_id)
+                  for subscription_id, metric_id, key, period_start, period_end, service_id in
+                  self.env.execute_query(SQL(
                       """SELECT usage.subscription_id, usage.metric_id, usage.idempotency_key,
-                                usage.period_start, usage.period_end
+                                usage.period_start, usage.period_end, usage.service_id
                            FROM fusion_billing_usage usage
                            JOIN unnest(%(subscriptions)s::int[], %(metrics)s::int[], %(keys)s::varchar[])
                                 AS sent(subscription_id, metric_id, idempotency_key)
@@ -151,14 +182,20 @@ class FusionBillingUsage(models.Model):
                       metrics=[metric_ids[event.metric] for event in keyed],
                       keys=[event.idempotency_key for event in keyed],
                   ))}
-        return [
-            engine.Problem(event.index, 'idempotency_key',
-                           "This idempotency key was already used for another period of this subscription "
-                           "and metric.")
-            for event in keyed
-            if stored.get((event.subscription_id, metric_ids[event.metric], event.idempotency_key),
-                          (event.period_start, event.period_end)) != (event.period_start, event.period_end)
-        ]
+        problems = []
+        for event in keyed:
+            period_start, period_end, service_id = stored.get(
+                (event.subscription_id, metric_ids[event.metric], event.idempotency_key),
+                (event.period_start, event.period_end, service.id))
+            if service_id and service_id != service.id:
+                problems.append(engine.Problem(event.index, 'idempotency_key',
+                                               "This idempotency key was already used by another service for this "
+                                               "subscription and metric."))
+            elif (period_start, period_end) != (event.period_start, event.period_end):
+                problems.append(engine.Problem(event.index, 'idempotency_key',
+                                               "This idempotency key was already used for another period of this "
+                                               "subscription and metric."))
+        return problems
 
     @api.model
     def _fc_upsert_events(self, service, events, metric_ids):
@@ -197,6 +234,7 @@ class FusionBillingUsage(models.Model):
                           write_uid = EXCLUDED.write_uid,
                           write_date = EXCLUDED.write_date
                     WHERE fusion_billing_usage.quantity IS DISTINCT FROM EXCLUDED.quantity
+                      AND COALESCE(fusion_billing_usage.service_id, EXCLUDED.service_id) = EXCLUDED.service_id
                       AND fusion_billing_usage.period_start = EXCLUDED.period_start
                       AND fusion_billing_usage.period_end = EXCLUDED.period_end
                 RETURNING id, subscription_id, metric_id, idempotency_key, (xmax = 0) AS inserted

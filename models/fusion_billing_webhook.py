@@ -182,10 +182,14 @@ class FusionBillingWebhook(models.Model):
 
     def action_retry_now(self):
         """Button: make failed events due now."""
+        self.env['fusion.billing.service']._fc_check_manager(
+            self.env._("Only Fusion Billing managers can retry webhook events."))
         self.filtered(lambda event: event.state == 'failed').sudo().write({'next_retry_at': fields.Datetime.now()})
 
     def action_requeue(self):
         """Button: give dead events a fresh round of attempts."""
+        self.env['fusion.billing.service']._fc_check_manager(
+            self.env._("Only Fusion Billing managers can requeue webhook events."))
         self.filtered(lambda event: event.state == 'dead').sudo().write({
             'state': 'pending', 'attempts': 0, 'next_retry_at': False})
 

@@ -1,9 +1,12 @@
+import decimal
 from datetime import date
 
 from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
+
+from odoo.addons.fusion_billing import engine
 
 from .common import BillingCycleCase, utc
 
@@ -221,8 +224,16 @@ class TestBillingLedger(BillingCycleCase):
     def test_a_subscription_that_cannot_be_rated_is_not_invoiced_and_says_why(self):
         other = self._create_subscription(self.customer)
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4), subscription=other)
-        self.Usage.create({'subscription_id': self.subscription.id, 'metric_id': self.api_calls.id,
-                           'quantity': 1e120, 'period_start': utc(2026, 11, 5), 'period_end': utc(2026, 11, 6)})
+        self._record(666, utc(2026, 11, 5), utc(2026, 11, 6))
+        rate = engine.rate
+
+        def rate_failing_on_666(quantity, terms, rounding):
+            # Any error, not only the engine's: an arithmetic one escaping from pricing.
+            if quantity == 666:
+                raise decimal.InvalidOperation([decimal.InvalidOperation])
+            return rate(quantity, terms, rounding)
+
+        self.patch(engine, 'rate', rate_failing_on_666)
         self._rate_hourly('2026-11-20 10:00:00')
         self.assertEqual(self._usage_line(subscription=other).fusion_rated_quantity, 800,
                          "one broken subscription never stops the others")

@@ -63,3 +63,25 @@ class TestAccessRights(FusionBillingCase):
         other_company = self.env['res.company'].create({'name': 'Other Co'})
         self.env['fusion.billing.service'].create({'name': 'B', 'code': 'b', 'company_id': other_company.id})
         self.assertIn(other_company, self.env.ref('fusion_billing.user_fusion_billing_api').company_ids)
+
+
+@tagged('post_install', '-at_install')
+class TestManagerOnlyButtons(FusionBillingCase):
+    """Buttons are public methods: a Fusion Billing User calling them over RPC is refused
+    by the server, whatever the view shows."""
+
+    def test_a_billing_user_cannot_requeue_retry_or_send_test_events(self):
+        self._enable_webhooks()
+        event = self.env['fusion.billing.webhook']._fc_enqueue(
+            self.service, 'subscription.terminated', {'subscription_id': 1}, 'cause-rpc')
+        event.write({'state': 'dead', 'attempts': 8})
+        as_user = event.with_user(self.billing_user)
+        for method in (as_user.action_requeue, as_user.action_retry_now,
+                       self.service.with_user(self.billing_user).action_send_test_webhook,
+                       self.service.with_user(self.billing_user).action_regenerate_webhook_secret):
+            with self.subTest(method=method.__name__), self.assertRaises(AccessError):
+                method()
+        self.assertEqual((event.state, event.attempts), ('dead', 8))
+        self.assertEqual(self.env['fusion.billing.webhook'].search_count([('event_type', '=', 'webhook.test')]), 0)
+        event.with_user(self.billing_manager).action_requeue()
+        self.assertEqual(event.state, 'pending')

@@ -1,8 +1,17 @@
+import io
 import json
 import random
+from unittest.mock import patch
+
+from psycopg2 import errors as pg_errors
 
 from odoo import Command
 from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.fusion_billing import engine
+from odoo.addons.fusion_billing.controllers.main import read_body
+from odoo.addons.fusion_billing.engine.const import MAX_REQUEST_BYTES
 
 from .common import FusionBillingCase, utc
 
@@ -159,7 +168,9 @@ class TestUsageApi(FusionBillingCase, HttpCase):
         ]
         error = self.assertJsonError(self._post({'events': events}), 400, 'validation_error')
         self.assertEqual([(d['index'], d['field']) for d in error['details']],
-                         [(1, 'quantity'), (2, 'period_end')])
+                         [(1, 'quantity'), (2, 'period_end'), (3, 'metric')],
+                         "field problems and those the database finds, in one answer")
+        self.assertEqual(error['count'], 3)
         error = self.assertJsonError(self._post({'events': [events[0], events[3]]}), 400, 'validation_error')
         self.assertEqual([(d['index'], d['field']) for d in error['details']], [(1, 'metric')])
         self.assertFalse(self._stored())
@@ -193,9 +204,100 @@ class TestUsageApi(FusionBillingCase, HttpCase):
         response = self._post({'events': [self._event(subscription_id=self.other_subscription.id)]}, key=other_key)
         self.assertEqual(response.status_code, 200, response.text)
 
-    def test_two_hundred_malformed_bodies_never_get_a_500_or_html(self):
+    def test_a_huge_error_is_counted_and_its_details_capped(self):
+        raw = json.dumps({'events': [{'subscription_id': 'x', 'metric': 1, 'quantity': 'y', 'period_start': 2,
+                                      'period_end': 3, 'idempotency_key': 4, 'extra': 5}] * 1000}).encode()
+        error = self.assertJsonError(self._post(raw=raw), 400, 'validation_error')
+        self.assertEqual((error['count'], len(error['details'])), (7000, 100))
+        self.assertEqual(error['message'], "7000 problems in the request.")
+
+    def test_quantities_beyond_ten_to_the_fifteen_are_refused(self):
+        for quantity in (1e120, 1.7976931348623157e308, 10 ** 15 + 1):
+            error = self.assertJsonError(self._post({'events': [self._event(quantity=quantity)]}), 400,
+                                         'validation_error')
+            self.assertEqual([(d['index'], d['field']) for d in error['details']], [(0, 'quantity')])
+        self.assertEqual(self._post({'events': [self._event(quantity=10 ** 15)]}).status_code, 200)
+        response = self.url_open(f'/fusion_billing/v1/subscriptions/{self.subscription.id}/usage',
+                                 headers={'Authorization': f'Bearer {self.key}'})
+        self.assertEqual(response.status_code, 200, response.text)
+
+    def test_usage_that_could_never_be_billed_is_400(self):
+        quotation = self._create_subscription(self.customer, confirm=False)
+        cases = [
+            (self._event(subscription_id=quotation.id), 'subscription_id'),
+            (self._event(period_start='2026-10-31T23:00:00Z', period_end='2026-11-01T01:00:00Z'), 'period_start'),
+            (self._event(period_start='2027-01-01T00:00:00Z', period_end='2027-01-01T01:00:00Z'), 'period_start'),
+        ]
+        for event, field in cases:
+            error = self.assertJsonError(self._post({'events': [event]}), 400, 'validation_error')
+            self.assertEqual([(d['index'], d['field']) for d in error['details']], [(0, field)], event)
+        self.assertFalse(self._stored())
+
+    def test_a_service_never_changes_a_row_another_service_reported(self):
+        other_service = self.env['fusion.billing.service'].create({
+            'name': 'Other app', 'code': 'other', 'partner_ids': [Command.link(self.customer.id)]})
+        other_key = other_service._generate_api_key()
+        self.assertEqual(self._post({'events': [self._event()]}).status_code, 200)
+        error = self.assertJsonError(self._post({'events': [self._event(quantity=0)]}, key=other_key), 400,
+                                     'validation_error')
+        self.assertEqual([(d['index'], d['field']) for d in error['details']], [(0, 'idempotency_key')])
+        self.assertRecordValues(self._stored(), [{'quantity': 1200, 'service_id': self.service.id}])
+
+    def test_a_chunked_body_over_the_limit_is_413_without_reading_it_all(self):
+        def chunks():
+            yield b'{"events": ['
+            for _chunk in range(2048):
+                yield b' ' * 1024
+            yield b']}'
+
+        self.assertJsonError(self._post(raw=chunks()), 413, 'payload_too_large')
+        small = json.dumps({'events': [self._event()]}).encode()
+        response = self._post(raw=(part for part in (small[:10], small[10:])))
+        self.assertEqual(response.status_code, 200, response.text)
+
+        class EndlessBody(io.RawIOBase):
+            served = 0
+
+            def readable(self):
+                return True
+
+            def readinto(self, buffer):
+                EndlessBody.served += len(buffer)
+                buffer[:] = b' ' * len(buffer)
+                return len(buffer)
+
+        class ChunkedRequest:
+            content_length = None
+            stream = io.BufferedReader(EndlessBody())
+
+        with self.assertRaises(engine.RequestRefused):
+            read_body(ChunkedRequest())
+        self.assertLess(EndlessBody.served, 2 * MAX_REQUEST_BYTES, "the body is read up to the limit, no further")
+
+    def test_unknown_api_paths_and_odd_ids_answer_json(self):
+        response = self.url_open('/fusion_billing/v1/subscriptions', headers={'Authorization': f'Bearer {self.key}'})
+        self.assertJsonError(response, 404, 'not_found')
+        for odd in ('%C2%B2', '%E2%91%A0', '%F0%9F%98%80'):
+            response = self.url_open(f'/fusion_billing/v1/subscriptions/{odd}/usage',
+                                     headers={'Authorization': f'Bearer {self.key}'})
+            self.assertJsonError(response, 403, 'forbidden')
+
+    def test_a_database_that_keeps_refusing_the_batch_is_a_json_503(self):
+        def refuse(*_args, **_kwargs):
+            raise pg_errors.SerializationFailure("could not serialize access due to concurrent update")
+
+        with patch.object(type(self.env['fusion.billing.usage']), '_record_usage_batch', refuse), \
+                patch('odoo.service.model.MAX_TRIES_ON_CONCURRENCY_FAILURE', 1), \
+                patch('odoo.service.model.errorcodes.lookup', return_value='serialization_failure'), \
+                mute_logger('odoo.http', 'odoo.service.model'):
+            response = self._post({'events': [self._event()]})
+        self.assertJsonError(response, 503, 'service_unavailable')
+        self.assertEqual(response.headers['Retry-After'], '2')
+        self.assertFalse(self._stored())
+
+    def test_five_hundred_fuzzed_bodies_never_get_a_500_or_html_and_write_nothing(self):
         statuses = set()
-        for raw in malformed_bodies(self._event(), count=220):
+        for raw in malformed_bodies(self._event(), count=520):
             response = self._post(raw=raw)
             self.assertIn(response.status_code, (400, 403, 413), raw[:200])
             self.assertTrue(response.headers['Content-Type'].startswith('application/json'))

@@ -1,3 +1,4 @@
+import contextlib
 import hashlib
 import hmac
 import json
@@ -164,6 +165,59 @@ class TestWebhookDelivery(FusionBillingCase):
         self.Webhook._cron_dispatch()
         self.assertRecordValues(event, [{'state': 'failed', 'response_status': 302}])
         self.assertEqual([path for path, _h, _b in self.receiver.received], ['/hooks/billing'])
+
+    def _scripted_receiver(self, respond):
+        """A receiver that reads the delivery, then answers with ``respond(handler)``,
+        byte by byte if it likes; the service is pointed at it."""
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                # The client hanging up is what these tests want.
+                with contextlib.suppress(OSError):
+                    respond(self)
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        self.service.webhook_url = f'http://127.0.0.1:{server.server_address[1]}/hooks/slow'
+
+    def test_a_receiver_trickling_its_answer_cannot_hold_the_worker_past_the_deadline(self):
+        self.patch(webhook_client, 'DELIVERY_DEADLINE', 2)
+
+        def trickle(handler):
+            for byte in b'HTTP/1.1 200 OK\r\nX-Slow: ' + b'x' * 60:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(0.25)
+
+        self._scripted_receiver(trickle)
+        event = self._queue()
+        started = time.monotonic()
+        self.Webhook._cron_dispatch()
+        self.assertLess(time.monotonic() - started, 5, "the attempt ends at its deadline")
+        self.assertRecordValues(event, [{'state': 'failed', 'attempts': 1}])
+        self.assertEqual(event.last_error, "The receiver did not answer in time.")
+
+    def test_a_redirect_body_is_not_read(self):
+        written = []
+
+        def redirect_with_a_huge_body(handler):
+            handler.wfile.write(b'HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 67108864\r\n\r\n')
+            chunk = b'x' * 65536
+            for _chunk in range(1024):
+                handler.wfile.write(chunk)
+                written.append(len(chunk))
+
+        self._scripted_receiver(redirect_with_a_huge_body)
+        event = self._queue()
+        self.Webhook._cron_dispatch()
+        self.assertRecordValues(event, [{'state': 'failed', 'response_status': 302}])
+        time.sleep(0.5)
+        self.assertLess(sum(written), 16 * 1024 * 1024, "the client hung up instead of downloading 64 MiB")
 
     def test_gone_is_dead_at_once(self):
         self._answer((410, {}, 0))

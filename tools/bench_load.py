@@ -9,7 +9,10 @@ Starts Odoo with --workers=2 on 127.0.0.1 against the given throwaway database, 
 - concurrency: 8 clients post the same batch at the same instant, several rounds, and 8
   clients post one key with different quantities; then checks that every answer is JSON
   and not 5xx, that each key was `created` exactly once, and that the database holds
-  exactly one row per (subscription, metric, key).
+  exactly one row per (subscription, metric, key);
+- heavy contention: 24 clients post batches of the same 200 keys with other quantities at
+  once, 10 rounds: every answer must be a 200 or a JSON 503 with Retry-After (where the
+  database kept refusing after Odoo's retries), never HTML.
 Stops the server it started; the caller drops the database.
 
 Usage: bench_load.py DATABASE ADDONS_PATH   (env: FUSION_ODOO_SRC, FUSION_ODOO_PYTHON)
@@ -35,6 +38,9 @@ from odoo.tools import config
 CLIENTS = 4
 CONCURRENT = 8
 ROUNDS = 5
+# Batches that update the same keys at once, as a retrying fleet of clients would.
+HEAVY_CLIENTS = 24
+HEAVY_ROUNDS = 10
 REQUEST_LOG = re.compile(r'"POST /fusion_billing/v1/usage HTTP/1.1" (\d+) - (\d+) ')
 
 
@@ -47,7 +53,8 @@ def seed(registry):
                                                  'recurring_invoice': True, 'invoice_policy': 'delivery'})
         subscription = env['sale.order'].create({
             'partner_id': partner.id, 'plan_id': env.ref('sale_subscription.subscription_plan_month').id,
-            'require_payment': False, 'order_line': [(0, 0, {'product_id': product.id, 'product_uom_qty': 0})]})
+            'require_payment': False, 'start_date': '2026-11-01',
+            'order_line': [(0, 0, {'product_id': product.id, 'product_uom_qty': 0})]})
         subscription.action_confirm()
         env['fusion.billing.metric'].create({'name': 'Load calls', 'code': 'load_calls'})
         service = env['fusion.billing.service'].create({'name': 'Load test', 'code': 'load',
@@ -168,6 +175,22 @@ def check_answers(answers, problems, label):
     return created
 
 
+def check_heavy_answers(answers, problems):
+    """Answers under heavy contention: 200, or a JSON 503 with Retry-After where the
+    database kept refusing the batch; never HTML, never another 5xx. Returns the counts."""
+    outcome = Counter()
+    for response in answers:
+        is_json = response.headers.get('Content-Type', '').startswith('application/json')
+        if response.status_code == 200 and is_json:
+            outcome['200'] += 1
+        elif response.status_code == 503 and is_json and response.headers.get('Retry-After'):
+            outcome['503 with Retry-After'] += 1
+        else:
+            outcome[f"{response.status_code} {'JSON' if is_json else 'not JSON'}"] += 1
+            problems.append(f"heavy contention: HTTP {response.status_code} {response.headers.get('Content-Type')}")
+    return outcome
+
+
 def main(database, addons_path):
     config.parse_config(['-d', database, f'--addons-path={addons_path}', '--log-level=warn',
                          '--http-interface=127.0.0.1'])
@@ -200,6 +223,11 @@ def main(database, addons_path):
             created = check_answers(at_once(url, key, contended), problems, f"contended {round_number}")
             if list(created.values()) != [1]:
                 problems.append(f"contended {round_number}: created {dict(created)}")
+        heavy = Counter()
+        for round_number in range(HEAVY_ROUNDS):
+            batches = [events(subscription_id, f'heavy-{round_number % 2}', 200, quantity=client + round_number)
+                       for client in range(HEAVY_CLIENTS)]
+            heavy += check_heavy_answers(at_once(url, key, batches), problems)
         with registry.cursor() as cr:
             cr.execute("""SELECT count(*) FROM (SELECT 1 FROM fusion_billing_usage WHERE idempotency_key IS NOT NULL
                            GROUP BY subscription_id, metric_id, idempotency_key HAVING count(*) > 1) duplicate""")
@@ -226,6 +254,8 @@ def main(database, addons_path):
           f"quantities for one key; server answers {dict(statuses)}")
     print(f"  rows: {same_rows} for {ROUNDS * 50} keys, {contended_rows} for {ROUNDS} contended keys; "
           f"duplicate (subscription, metric, key) rows: {duplicates}")
+    print(f"heavy contention: {HEAVY_ROUNDS} rounds of {HEAVY_CLIENTS} batches of the same 200 keys with other "
+          f"quantities: {dict(heavy)}")
     if same_rows != ROUNDS * 50 or contended_rows != ROUNDS or duplicates:
         problems.append("the database does not hold exactly one row per key")
     print("concurrency checks: " + ("all hold" if not problems else "FAILED\n  " + "\n  ".join(problems)))

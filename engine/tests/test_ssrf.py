@@ -45,6 +45,18 @@ PRIVATE_ADDRESSES = [
     '64:ff9b::a00:1',
     '64:ff9b::a9fe:a9fe',
     '64:ff9b:1::808:808',
+    # Non-global IPv6 that Python 3.11's is_global lets through.
+    '8000::1',
+    '5f00::1',
+    '::ffff:0:7f00:1',
+    'fec0::1',
+    '3fff::1',
+    '2001::1',
+    '2001:2::1',
+    '198.51.100.7',
+    '203.0.113.7',
+    '192.0.0.8',
+    '192.88.99.1',
 ]
 PUBLIC_ADDRESSES = [
     '8.8.8.8',
@@ -105,12 +117,31 @@ def test_an_ipv4_address_and_its_mapped_and_nat64_forms_are_judged_alike(address
     assert is_public_address(sixtofour) == expected
 
 
-@given(st.ip_addresses())
-def test_a_public_address_is_global_and_not_multicast(address):
-    if is_public_address(address):
-        assert not address.is_multicast
-        assert not address.is_loopback
-        assert not address.is_private
+def _ipv4_rule(address):
+    """The IPv4 rule, restated on integers: outside every special-purpose block."""
+    value = int(address)
+    blocks = [(0x00000000, 8), (0x0A000000, 8), (0x64400000, 10), (0x7F000000, 8), (0xA9FE0000, 16),
+              (0xAC100000, 12), (0xC0000000, 24), (0xC0000200, 24), (0xC0586300, 24), (0xC0A80000, 16),
+              (0xC6120000, 15), (0xC6336400, 24), (0xCB007100, 24), (0xE0000000, 4), (0xF0000000, 4)]
+    return all(value >> (32 - length) != start >> (32 - length) for start, length in blocks)
+
+
+@given(st.ip_addresses(v=4))
+def test_an_ipv4_address_is_public_when_it_is_in_no_special_purpose_block(address):
+    assert is_public_address(address) == _ipv4_rule(address)
+
+
+@given(st.ip_addresses(v=6))
+def test_a_public_ipv6_address_is_global_unicast_or_carries_a_public_ipv4_address(address):
+    if not is_public_address(address):
+        return
+    first_bits = int(address) >> 125
+    carried = address.ipv4_mapped or address.sixtofour or (
+        ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if int(address) >> 32 in (0, 0x64FF9B0000000000000000)
+        else None)
+    assert first_bits == 0b001 or (carried is not None and _ipv4_rule(carried))
+    assert int(address) >> 96 != 0x20010DB8, "documentation"
+    assert int(address) >> 108 != 0x3FFF0, "documentation"
 
 
 # URLs

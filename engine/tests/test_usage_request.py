@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import RequestRefused, parse_usage_request
+from engine import RequestRefused, parse_usage_batch, parse_usage_request
 from engine.const import MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES
 
 
@@ -106,3 +106,29 @@ def test_any_body_gives_events_or_a_400_or_413(raw):
         assert error.status in (400, 413) and error.problems is not None
     else:
         assert all(event.period_start < event.period_end for event in events)
+
+
+def test_a_period_starting_more_than_five_minutes_ahead_is_refused():
+    now = datetime(2026, 11, 1, 0, 0)
+    batch = parse_usage_batch(body(event(period_start='2026-11-01T00:05:00Z', period_end='2026-11-01T01:00:00Z',
+                                         idempotency_key='drift'),
+                                   event(period_start='2026-11-01T00:05:01Z', period_end='2026-11-01T01:00:00Z')),
+                              now=now)
+    assert [problem.as_dict() for problem in batch.problems] == [
+        {'index': 1, 'field': 'period_start', 'message': "period_start is in the future: usage cannot have happened yet."}]
+    assert [parsed.index for parsed in batch.events] == [0]
+
+
+def test_the_batch_keeps_its_valid_events_beside_the_problems_of_the_others():
+    batch = parse_usage_batch(body(event(quantity='12'), event(idempotency_key='b'), event(metric=None)))
+    assert [(problem.index, problem.field) for problem in batch.problems] == [(0, 'quantity'), (2, 'metric')]
+    assert [parsed.index for parsed in batch.events] == [1]
+
+
+def test_a_refusal_details_the_first_hundred_problems_and_counts_them_all():
+    raw = body(*[{'subscription_id': 'x', 'metric': 1} for _index in range(60)])
+    refused = refusal(raw)
+    assert refused.count == 60 * 5
+    assert len(refused.problems) == 100
+    assert refused.message == "300 problems in the request."
+    assert refused.problems[0].index == 0
