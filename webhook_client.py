@@ -9,6 +9,7 @@ kilobytes of the answer are read.
 """
 
 import contextlib
+import http.client
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from . import engine
@@ -57,12 +59,13 @@ class Deadline:
 
 
 def _watched_pool(pool_class, deadline):
-    """``pool_class`` whose connections are watched by ``deadline`` once connected."""
+    """``pool_class`` whose connections are watched by ``deadline`` from the moment their
+    socket exists (the TLS handshake included)."""
     class WatchedConnection(pool_class.ConnectionCls):
-        def connect(self):
-            connected = super().connect()
-            deadline.watch(self.sock)
-            return connected
+        def _new_conn(self):
+            sock = super()._new_conn()
+            deadline.watch(sock)
+            return sock
 
     return type(pool_class.__name__, (pool_class,), {'ConnectionCls': WatchedConnection})
 
@@ -115,6 +118,11 @@ def post_webhook(url, body, headers, allow_private=False, resolver=None):
                                 proxies={})
         try:
             excerpt = response.raw.read(RESPONSE_READ_LIMIT, decode_content=True) or b''
+        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as failure:
+            # Reading the body goes to urllib3 directly: its errors are not requests'.
+            if isinstance(failure, urllib3.exceptions.ReadTimeoutError):
+                raise requests.Timeout("The answer stopped coming.") from None
+            raise requests.ConnectionError(f"The answer was cut off ({type(failure).__name__}).") from None
         finally:
             response.close()
     except requests.RequestException:

@@ -45,9 +45,12 @@ class FusionBillingUsage(models.Model):
             [('code', 'in', list({event.metric for event in events}))], ['code'])}
         authorized = self._fc_authorized_subscriptions(service, {event.subscription_id for event in events})
         routed = self._fc_route_to_renewals(events, authorized)
-        authorized |= {event.subscription_id for event, sent in zip(routed, events)
-                       if event.subscription_id != sent.subscription_id}
+        # A renewal is the service's too only if its customer still is.
+        moved = {event.subscription_id for event, sent in zip(routed, events)
+                 if event.subscription_id != sent.subscription_id}
+        authorized |= self._fc_authorized_subscriptions(service, moved)
         events = routed
+        problems += self._fc_same_key_twice_after_routing(events)
         problems += [engine.Problem(event.index, 'metric', f"There is no metric with the code {event.metric[:50]!r}.")
                      for event in events if event.metric not in metric_ids]
         # The database is asked only about the service's own subscriptions: an answer about
@@ -88,6 +91,23 @@ class FusionBillingUsage(models.Model):
             ratings, _problems = Rating._rate_windows(windows)
             charge._fc_check_thresholds({subscription_id: rating.period_ratings[-1]
                                          for (subscription_id, _charge_id), rating in ratings.items()})
+
+    @api.model
+    def _fc_same_key_twice_after_routing(self, events):
+        """An event for a renewed contract and one for its renewal may end up as the same
+        (subscription, metric, key): refused like any key sent twice in a batch."""
+        first, problems = {}, []
+        for event in events:
+            if event.idempotency_key is None:
+                continue
+            identity = (event.subscription_id, event.metric, event.idempotency_key)
+            if identity in first:
+                problems.append(engine.Problem(event.index, 'idempotency_key',
+                                               f"Event {first[identity]} is stored on the same subscription with the "
+                                               f"same metric and idempotency key."))
+            else:
+                first[identity] = event.index
+        return problems
 
     @api.model
     def _fc_route_to_renewals(self, events, authorized):

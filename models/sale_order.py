@@ -5,17 +5,25 @@ from odoo.tools import format_amount, formatLang
 
 from .. import engine
 
+BILLING_USER_GROUP = 'fusion_billing.group_fusion_billing_user'
+
 
 class SaleOrder(models.Model):
     _inherit = 'sale.order'
 
-    fusion_usage_ids = fields.One2many('fusion.billing.usage', 'subscription_id', string="Usage")
-    fusion_usage_count = fields.Integer(compute='_compute_fusion_usage_count', compute_sudo=True)
-    fusion_period_start = fields.Datetime(string="Open Period Start", compute='_compute_fusion_period')
+    # Billing data: only Fusion Billing users see these (a salesperson's read or export of
+    # a subscription must not reach usage rows they may not read).
+    fusion_usage_ids = fields.One2many('fusion.billing.usage', 'subscription_id', string="Usage",
+                                       groups=BILLING_USER_GROUP)
+    fusion_usage_count = fields.Integer(compute='_compute_fusion_usage_count', compute_sudo=True,
+                                        groups=BILLING_USER_GROUP)
+    fusion_period_start = fields.Datetime(string="Open Period Start", compute='_compute_fusion_period',
+                                          compute_sudo=True, groups=BILLING_USER_GROUP)
     fusion_period_end = fields.Datetime(string="Open Period End", compute='_compute_fusion_period',
+                                        compute_sudo=True, groups=BILLING_USER_GROUP,
                                         help="Excluded: usage from this moment on belongs to the next period.")
     fusion_usage_summary = fields.Html(string="Open Period Usage", compute='_compute_fusion_usage_summary',
-                                       compute_sudo=True, sanitize=False)
+                                       compute_sudo=True, sanitize=False, groups=BILLING_USER_GROUP)
 
     @api.depends('fusion_usage_ids')
     def _compute_fusion_usage_count(self):

@@ -52,7 +52,7 @@ class SaleOrder(models.Model):
                 continue
             if old in RUNNING_STATES and new == '6_churn':
                 event_type = EVENT_SUBSCRIPTION_TERMINATED
-            elif old in ('4_paused', '6_churn') and new == '3_progress':
+            elif old in ('4_paused', '5_renewed', '6_churn') and new == '3_progress':
                 event_type = EVENT_SUBSCRIPTION_REACTIVATED
             else:
                 continue

@@ -1,18 +1,23 @@
 from odoo import fields, models
 
+from .sale_order import BILLING_USER_GROUP
+
 
 class SaleOrderLine(models.Model):
     _inherit = 'sale.order.line'
 
+    # Billing data, for Fusion Billing users: the code reads them as superuser, so a
+    # salesperson confirming, invoicing or renewing a subscription is never stopped.
     fusion_charge_id = fields.Many2one('fusion.billing.charge', string="Usage Charge", ondelete='restrict',
                                        index='btree_not_null', copy=False, readonly=True,
+                                       groups=BILLING_USER_GROUP,
                                        help="The usage charge this postpaid line is rated for.")
 
     fusion_rated_quantity = fields.Float(
-        string="Rated Usage", digits=(16, 4), copy=False, readonly=True,
+        string="Rated Usage", digits=(16, 4), copy=False, readonly=True, groups=BILLING_USER_GROUP,
         help="Aggregated quantity of the periods this line bills, as last rated onto it.")
     fusion_rated_periods = fields.Json(
-        string="Rated Periods", copy=False, readonly=True,
+        string="Rated Periods", copy=False, readonly=True, groups=BILLING_USER_GROUP,
         help="Each billing period this line bills, priced on its own: what its invoice line hands to the ledger.")
 
     _fusion_charge_unique = models.UniqueIndex(
@@ -24,9 +29,9 @@ class SaleOrderLine(models.Model):
         # with nothing billable would pin the line to that period for ever. A usage line
         # bills its window instead: from the day after the last period of its charge in
         # the ledger to the end of the period being invoiced.
-        if (self.fusion_charge_id and self.order_id.subscription_state != '7_upsell'
+        if (self.sudo().fusion_charge_id and self.order_id.subscription_state != '7_upsell'
                 and not self.env.context.get('force_postpaid_next_invoice')):
-            window = self.env['fusion.billing.rating']._line_window(self)
+            window = self.env['fusion.billing.rating']._line_window(self.sudo())
             if window and window.periods:
                 return window.start, window.last_day, 1, None
         return super()._get_invoice_line_parameters()
@@ -35,34 +40,29 @@ class SaleOrderLine(models.Model):
         # A contract renewed by Enterprise is locked, but its last period may still get
         # late usage before its final invoice: the rating keeps its usage lines right.
         protected = super()._get_protected_fields()
-        if self.env.context.get('fusion_billing_rating') and all(self.mapped('fusion_charge_id')):
+        if self.env.context.get('fusion_billing_rating') and all(self.sudo().mapped('fusion_charge_id')):
             return [name for name in protected if name not in ('name', 'price_unit')]
         return protected
 
     def _get_renew_upsell_values(self, subscription_state):
-        # A usage line goes on a renewal with its charge, at 0: the renewal rates its own
-        # usage from its own start (Enterprise would copy the last rated price and text).
-        values = super()._get_renew_upsell_values(subscription_state)
-        usage_lines = {line.id: line for line in self if line.fusion_charge_id}
-        for command in values:
-            line = usage_lines.get(command[2].get('parent_line_id')) if len(command) == 3 else None
-            if line:
-                command[2].update({'parent_line_id': False, 'fusion_charge_id': line.fusion_charge_id.id,
-                                   'product_uom_qty': 0.0, 'price_unit': 0.0,
-                                   'name': line.product_id.get_product_multiline_description_sale()})
-        return values
+        # Enterprise would copy a usage line with its last rated price and text: the
+        # renewal rates its own usage from its own start, on lines of its own.
+        return super(SaleOrderLine, self - self.sudo().filtered('fusion_charge_id'))._get_renew_upsell_values(
+            subscription_state)
 
     def _compute_discount(self):
         # The rated amount is the price of the usage: a pricelist discount must not take a
         # share of it a second time.
         result = super()._compute_discount()
-        self.filtered('fusion_charge_id').discount = 0.0
+        usage_lines = self.sudo().filtered('fusion_charge_id')
+        self.filtered(lambda line: line in usage_lines).discount = 0.0
         return result
 
     def _prepare_invoice_line(self, **optional_values):
         values = super()._prepare_invoice_line(**optional_values)
-        if self.fusion_charge_id:
+        line = self.sudo()
+        if line.fusion_charge_id:
             values['discount'] = 0.0
-            values['fusion_rated_periods'] = self.fusion_rated_periods
+            values['fusion_rated_periods'] = line.fusion_rated_periods
         return values
 

@@ -46,9 +46,8 @@ class TestContractLife(BillingCycleCase):
                          ('5_renewed', True, '3_progress'))
         self.assertEqual(self._usage_line(subscription=old).fusion_rated_quantity, 400,
                          "the last period is rated before the contract is locked")
-        [renewal_line] = renewal.order_line.filtered(lambda line: line.product_id == self.usage_product)
-        self.assertEqual((renewal_line.fusion_charge_id, renewal_line.qty_delivered, renewal_line.price_unit),
-                         (self.charge, 0, 0), "no stale copy of the old usage line")
+        self.assertFalse(renewal.order_line.filtered(lambda line: line.product_id == self.usage_product),
+                         "no stale copy of the old usage line: the renewal rates its own")
         [renewed] = self._events('subscription.renewed')
         data = json.loads(renewed.body)['data']
         self.assertEqual((data['subscription_id'], data['renewal_id'], data['renewal_reference'],
@@ -73,6 +72,30 @@ class TestContractLife(BillingCycleCase):
         billed = self.Reconciliation.search([('charge_id', '=', self.charge.id)])
         self.assertEqual(sorted((row.subscription_id.id, row.period_start, row.amount) for row in billed), [
             (old.id, date(2026, 11, 1), 10.0), (old.id, date(2026, 12, 1), 7.5), (renewal.id, date(2027, 1, 1), 6.25)])
+
+    def test_usage_sent_twice_for_one_renewal_under_both_ids_is_refused(self):
+        old = self.subscription
+        self._send(old.id, 800, utc(2026, 11, 3), utc(2026, 11, 4), 'nov')
+        self._invoice_by_cron()
+        renewal = self._renew(old)
+        result = self.Usage._record_usage_batch(self.service, [
+            engine.UsageEvent(0, old.id, 'api_calls', 5, utc(2027, 1, 5), utc(2027, 1, 6), 'same'),
+            engine.UsageEvent(1, renewal.id, 'api_calls', 5, utc(2027, 1, 5), utc(2027, 1, 6), 'same')])
+        self.assertEqual(result.status, 'validation_error')
+        self.assertEqual([(problem.index, problem.field) for problem in result.problems], [(1, 'idempotency_key')])
+
+    def test_a_renewed_contract_back_in_progress_is_reactivated(self):
+        old = self.subscription
+        self._send(old.id, 800, utc(2026, 11, 3), utc(2026, 11, 4), 'nov')
+        self._invoice_by_cron()
+        renewal = self._renew(old)
+        with freeze_time('2026-12-21 10:00:00'):
+            renewal._action_cancel()
+            old.set_open()
+        self.assertEqual(old.subscription_state, '3_progress')
+        [event] = self._events('subscription.reactivated')
+        data = json.loads(event.body)['data']
+        self.assertEqual((data['subscription_id'], data['previous_state']), (old.id, '5_renewed'))
 
     def test_an_upsell_leaves_the_usage_lines_and_their_billing_alone(self):
         subscription = self._create_subscription(self.customer, fee=True)

@@ -1,6 +1,6 @@
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, freeze_time, new_test_user, tagged
 
 from .common import FusionBillingCase, utc
 
@@ -85,3 +85,48 @@ class TestManagerOnlyButtons(FusionBillingCase):
         self.assertEqual(self.env['fusion.billing.webhook'].search_count([('event_type', '=', 'webhook.test')]), 0)
         event.with_user(self.billing_manager).action_requeue()
         self.assertEqual(event.state, 'pending')
+
+
+@tagged('post_install', '-at_install')
+class TestSalesUsersAndSubscriptions(FusionBillingCase):
+    """Salespeople without Fusion Billing rights read, export and open subscriptions and
+    invoices as they would without the addon: nothing the addon adds gets in the way."""
+
+    def test_salespeople_read_export_and_open_a_subscription_with_usage(self):
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
+        self.env['fusion.billing.usage']._cron_rate_open_periods()
+        self.assertTrue(self.subscription.order_line.fusion_charge_id)
+        self.subscription.user_id = self.salesperson  # a salesperson sees their own documents
+        manager = new_test_user(self.env, login='fb_sales_manager', groups='sales_team.group_sale_manager')
+        (self.salesperson | manager).group_ids = [Command.link(self.env.ref('base.group_allow_export').id)]
+        for user in (self.salesperson, manager):
+            with self.subTest(user=user.login):
+                order = self.subscription.with_user(user)
+                order.read()
+                fields = [name for name, field in order.fields_get().items() if field['type'] != 'binary']
+                self.assertTrue(order.export_data(fields)['datas'])
+                self.assertFalse([name for name in fields if name.startswith('fusion_')], "billing data")
+                lines = order.order_line
+                lines.read(['name', 'product_id', 'qty_delivered', 'price_unit', 'price_subtotal'])
+                self.assertFalse([name for name in lines.fields_get() if name.startswith('fusion_')])
+                with Form(order) as form:
+                    self.assertEqual(form.partner_id, self.customer)
+
+    def test_a_sales_manager_invoices_and_renews_a_metered_subscription(self):
+        company = self.env.company
+        company.deferred_revenue_account_id = self.env['account.account'].search(
+            [('account_type', '=', 'liability_current'), ('company_ids', 'in', company.ids)], limit=1)
+        company.deferred_revenue_journal_id = self.env['account.journal'].search(
+            [('type', '=', 'general'), ('company_id', '=', company.id)], limit=1)
+        manager = new_test_user(self.env, login='fb_sales_boss',
+                                groups='sales_team.group_sale_manager,account.group_account_invoice')
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
+        subscription = self.subscription.with_user(manager)
+        with freeze_time('2026-12-01 09:00:00'):
+            invoice = subscription._create_invoices().with_user(manager)
+            invoice.action_post()
+        self.assertEqual(invoice.sudo().amount_untaxed, 10.0)
+        with freeze_time('2026-12-10 09:00:00'):
+            renewal = self.env['sale.order'].with_user(manager).browse(subscription.prepare_renewal_order()['res_id'])
+            renewal.action_confirm()
+        self.assertEqual(self.subscription.subscription_state, '5_renewed')

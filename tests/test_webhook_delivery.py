@@ -202,6 +202,22 @@ class TestWebhookDelivery(FusionBillingCase):
         self.assertRecordValues(event, [{'state': 'failed', 'attempts': 1}])
         self.assertEqual(event.last_error, "The receiver did not answer in time.")
 
+    def test_a_receiver_trickling_its_body_is_a_failure_not_a_crash(self):
+        self.patch(webhook_client, 'DELIVERY_DEADLINE', 2)
+
+        def headers_then_trickle(handler):
+            handler.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n')
+            for _byte in range(100):
+                handler.wfile.write(b'x')
+                handler.wfile.flush()
+                time.sleep(0.25)
+
+        self._scripted_receiver(headers_then_trickle)
+        event = self._queue()
+        later = self._queue(key='cause-2')
+        self.Webhook._cron_dispatch()
+        self.assertRecordValues(event | later, [{'state': 'failed', 'attempts': 1}, {'state': 'failed', 'attempts': 1}])
+
     def test_a_redirect_body_is_not_read(self):
         written = []
 
