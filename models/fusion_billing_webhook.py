@@ -133,7 +133,7 @@ class FusionBillingWebhook(models.Model):
         return self.browse(rows[0][0]) if rows else self.browse()
 
     def _fc_deliver(self):
-        """Send this event once and record the outcome (see SPEC §7.4)."""
+        """Send this event once and record the outcome: sent, failed with its next retry, or dead."""
         self.ensure_one()
         event = self.sudo()
         service = event.service_id

@@ -55,6 +55,15 @@ class FusionBillingCase(TransactionCase):
         cls.salesperson = new_test_user(cls.env, login='fb_salesperson', groups='sales_team.group_sale_salesman')
 
     @classmethod
+    def _set_deferred_settings(cls):
+        """The account_accountant settings Enterprise's invoicing cron requires."""
+        company = cls.env.company
+        company.deferred_revenue_account_id = cls.env['account.account'].search(
+            [('account_type', '=', 'liability_current'), ('company_ids', 'in', company.ids)], limit=1)
+        company.deferred_revenue_journal_id = cls.env['account.journal'].search(
+            [('type', '=', 'general'), ('company_id', '=', company.id)], limit=1)
+
+    @classmethod
     def _enable_webhooks(cls, url='http://127.0.0.1:9/hooks'):
         """Give the service a webhook URL; local URLs need the development parameter."""
         cls.env['ir.config_parameter'].set_param('fusion_billing.allow_private_webhook_urls', 'True')
@@ -89,11 +98,7 @@ class BillingCycleCase(FusionBillingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.env.company
-        company.deferred_revenue_account_id = cls.env['account.account'].search(
-            [('account_type', '=', 'liability_current'), ('company_ids', 'in', company.ids)], limit=1)
-        company.deferred_revenue_journal_id = cls.env['account.journal'].search(
-            [('type', '=', 'general'), ('company_id', '=', company.id)], limit=1)
+        cls._set_deferred_settings()
         cls.seats_product = cls.env['product.product'].create({
             'name': 'Seats (metered)', 'type': 'service', 'recurring_invoice': True, 'invoice_policy': 'delivery'})
         cls.seats_charge = cls.env['fusion.billing.charge'].create({

@@ -242,10 +242,7 @@ class TestPaymentTransactionEvents(FusionBillingCase):
         self.subscription.payment_token_id = self.env['payment.token'].create({
             'provider_id': self.provider.id, 'payment_method_id': self.env.ref('payment.payment_method_unknown').id,
             'partner_id': partner.id, 'provider_ref': 'card-1', 'payment_details': '4242'})
-        self.env.company.deferred_revenue_account_id = self.env['account.account'].search(
-            [('account_type', '=', 'liability_current')], limit=1)
-        self.env.company.deferred_revenue_journal_id = self.env['account.journal'].search(
-            [('type', '=', 'general')], limit=1)
+        self._set_deferred_settings()
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
         with freeze_time('2026-12-01 06:00:00'):
             self.env['sale.order']._cron_recurring_create_invoice()

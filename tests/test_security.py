@@ -113,11 +113,7 @@ class TestSalesUsersAndSubscriptions(FusionBillingCase):
                     self.assertEqual(form.partner_id, self.customer)
 
     def test_a_sales_manager_invoices_and_renews_a_metered_subscription(self):
-        company = self.env.company
-        company.deferred_revenue_account_id = self.env['account.account'].search(
-            [('account_type', '=', 'liability_current'), ('company_ids', 'in', company.ids)], limit=1)
-        company.deferred_revenue_journal_id = self.env['account.journal'].search(
-            [('type', '=', 'general'), ('company_id', '=', company.id)], limit=1)
+        self._set_deferred_settings()
         manager = new_test_user(self.env, login='fb_sales_boss',
                                 groups='sales_team.group_sale_manager,account.group_account_invoice')
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
