@@ -5,13 +5,17 @@ models read records, call these functions and write the results back.
 """
 
 from .aggregation import UsageRow, aggregate, rows_in_window
-from .charge_models import CHARGE_MODEL_REGISTRY, ChargeModel, get_charge_model
+from .charge_models import (
+    CHARGE_MODEL_REGISTRY,
+    CHARGE_MODELS,
+    ChargeModel,
+    get_charge_model,
+    register_charge_model,
+)
 from .const import (
     AGGREGATIONS,
-    CHARGE_MODELS,
     EVENT_TYPES,
     IDEMPOTENCY_KEY_MAX_LENGTH,
-    TIERED_CHARGE_MODELS,
 )
 from .exceptions import EngineError, InputError, TermsError, TierError
 from .line_values import describe_periods, describe_rating, line_quantity_and_price, natural_unit_price
@@ -72,7 +76,6 @@ __all__ = [
     'CHARGE_MODEL_REGISTRY',
     'EVENT_TYPES',
     'IDEMPOTENCY_KEY_MAX_LENGTH',
-    'TIERED_CHARGE_MODELS',
     'BillingWindow',
     'ChargeModel',
     'ChargeTerms',
@@ -92,6 +95,7 @@ __all__ = [
     'billing_periods',
     'format_decimal',
     'get_charge_model',
+    'register_charge_model',
     'load_json_object',
     'midnight_utc',
     'parse_idempotency_key',

@@ -10,13 +10,7 @@ units and prices.
 from datetime import timedelta
 from decimal import Decimal
 
-from .charge_models.volume import VolumeChargeModel
-from .const import (
-    CHARGE_MODEL_GRADUATED,
-    CHARGE_MODEL_PACKAGE,
-    CHARGE_MODEL_STANDARD,
-    CHARGE_MODEL_VOLUME,
-)
+from .charge_models import get_charge_model
 from .exceptions import EngineError
 from .money import decimal_context, format_decimal, to_decimal
 
@@ -54,18 +48,8 @@ def line_quantity_and_price(amount, billable_quantity, unit_price, price_digits,
 
 
 def natural_unit_price(terms, rating):
-    """The single per-unit price of ``rating`` when there is one, else None.
-
-    Standard charges have one; a volume charge has its tier's price when that tier adds
-    no flat fee. Package and graduated amounts are not a quantity times one price.
-    """
-    if terms.charge_model == CHARGE_MODEL_STANDARD:
-        return terms.price
-    if terms.charge_model == CHARGE_MODEL_VOLUME and rating.billable_quantity > 0:
-        tier = VolumeChargeModel.tier_for(rating.billable_quantity, terms.tiers)
-        if not tier.flat_fee:
-            return tier.unit_price
-    return None
+    """The single per-unit price of ``rating`` when its charge model has one, else None."""
+    return get_charge_model(terms.charge_model).unit_price(rating.billable_quantity, terms)
 
 
 def describe_rating(label, unit_name, terms, rating):
@@ -95,23 +79,7 @@ def _counts(unit_name, rating):
 
 def _pricing(unit_name, terms, billable_quantity):
     unit = f" {unit_name}" if unit_name else ""
-    if terms.charge_model == CHARGE_MODEL_STANDARD:
-        return f"{_number(billable_quantity)} x {format_decimal(terms.price)}"
-    if terms.charge_model == CHARGE_MODEL_PACKAGE:
-        return f"Packages of {terms.unit_batch}{unit} at {format_decimal(terms.price)} each"
-    title = "Graduated" if terms.charge_model == CHARGE_MODEL_GRADUATED else "Volume"
-    return f"{title} tiers: " + "; ".join(_describe_tiers(terms.tiers))
-
-
-def _describe_tiers(tiers):
-    lower = Decimal(0)
-    for tier in tiers:
-        fee = f" + {format_decimal(tier.flat_fee)}" if tier.flat_fee else ""
-        if tier.up_to is None:
-            yield f"above {_number(lower)} at {format_decimal(tier.unit_price)}{fee}"
-        else:
-            yield f"{_number(lower)}-{_number(tier.up_to)} at {format_decimal(tier.unit_price)}{fee}"
-            lower = tier.up_to
+    return get_charge_model(terms.charge_model).describe_pricing(billable_quantity, terms, unit, _number)
 
 
 def _number(value):

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .const import CHARGE_MODELS, TIERED_CHARGE_MODELS
+from .charge_models import get_charge_model
 from .exceptions import EngineError, TermsError
 from .money import to_decimal
 from .tiers import validate_tiers
@@ -40,10 +40,9 @@ class ChargeTerms:
 def validate_terms(terms):
     """Check that ``terms`` can be used for rating; raise TermsError if not.
 
-    Tier tables are only checked (and only required) for the tiered models.
+    Tier tables are only checked (and only required) for the models that use tiers.
     """
-    if terms.charge_model not in CHARGE_MODELS:
-        raise TermsError(f"Unknown charge model {terms.charge_model!r}.")
+    model = get_charge_model(terms.charge_model)
     if terms.price < 0:
         raise TermsError("Price must not be negative.")
     # bool is a subclass of int: True must not pass as a package of 1.
@@ -51,5 +50,5 @@ def validate_terms(terms):
         raise TermsError("Package size must be a whole number greater than 0.")
     if terms.included_quantity < 0:
         raise TermsError("Included quantity must not be negative.")
-    if terms.charge_model in TIERED_CHARGE_MODELS:
+    if model.uses_tiers:
         validate_tiers(terms.tiers)

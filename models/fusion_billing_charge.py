@@ -4,14 +4,6 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from .. import engine
-from ..engine.const import CHARGE_MODELS, TIERED_CHARGE_MODELS
-
-CHARGE_MODEL_LABELS = {
-    'standard': "Standard (per unit)",
-    'package': "Package",
-    'graduated': "Graduated tiers",
-    'volume': "Volume tiers",
-}
 
 
 class FusionBillingCharge(models.Model):
@@ -35,8 +27,12 @@ class FusionBillingCharge(models.Model):
         domain="[('recurring_invoice', '=', True), ('invoice_policy', '=', 'delivery')]",
         help="Put on the subscription line that carries this charge: a recurring product invoiced on "
              "delivered quantities.")
-    charge_model = fields.Selection([(code, CHARGE_MODEL_LABELS[code]) for code in CHARGE_MODELS],
-                                    required=True, default='standard', tracking=True)
+    charge_model = fields.Selection([(model.name, model.label) for model in engine.CHARGE_MODEL_REGISTRY.values()],
+                                    required=True, default=engine.CHARGE_MODELS[0], tracking=True)
+    # Which terms the charge model reads, for the form.
+    uses_price = fields.Boolean(compute='_compute_terms_used')
+    uses_unit_batch = fields.Boolean(compute='_compute_terms_used')
+    uses_tiers = fields.Boolean(compute='_compute_terms_used')
     price = fields.Float(digits=(16, 6), default=0.0, tracking=True,
                          help="Price per unit (standard) or per package (package).")
     unit_batch = fields.Integer(string="Package Size", default=1, tracking=True)
@@ -56,6 +52,10 @@ class FusionBillingCharge(models.Model):
     _unit_batch_positive = models.Constraint('CHECK(unit_batch > 0)', "A package holds at least one unit.")
     _included_quantity_not_negative = models.Constraint(
         'CHECK(included_quantity >= 0)', "The included units cannot be negative.")
+    # In the database: two concurrent saves cannot both pass, as a search in Python would.
+    _one_active_charge_per_metric = models.UniqueIndex(
+        '(plan_id, metric_id) WHERE active',
+        "A plan has at most one active charge per metric: archive the other charge first.")
     _alert_threshold_not_negative = models.Constraint(
         'CHECK(alert_threshold >= 0)', "The alert threshold cannot be negative.")
 
@@ -64,6 +64,14 @@ class FusionBillingCharge(models.Model):
         for charge in self:
             if charge.plan_id and charge.metric_id:
                 charge.name = f"{charge.metric_id.name} ({charge.plan_id.name})"
+
+    @api.depends('charge_model')
+    def _compute_terms_used(self):
+        for charge in self:
+            model = engine.CHARGE_MODEL_REGISTRY.get(charge.charge_model)
+            charge.uses_price = bool(model and model.uses_price)
+            charge.uses_unit_batch = bool(model and model.uses_unit_batch)
+            charge.uses_tiers = bool(model and model.uses_tiers)
 
     @api.constrains('charge_model', 'tier_ids', 'price', 'unit_batch', 'included_quantity')
     def _check_pricing(self):
@@ -83,20 +91,11 @@ class FusionBillingCharge(models.Model):
                     "The product %s of a usage charge must be a subscription product invoiced on delivered "
                     "quantities.", product.display_name))
 
-    @api.constrains('plan_id', 'metric_id', 'active')
-    def _check_one_active_charge_per_metric(self):
-        for charge in self.filtered('active'):
-            if self.search_count([('id', '!=', charge.id), ('plan_id', '=', charge.plan_id.id),
-                                  ('metric_id', '=', charge.metric_id.id)], limit=1):
-                raise ValidationError(self.env._(
-                    "The plan %(plan)s already has an active charge for %(metric)s.",
-                    plan=charge.plan_id.name, metric=charge.metric_id.name))
-
     def _get_charge_terms(self):
         """Return the engine's view of this charge's pricing."""
         self.ensure_one()
         tiers = ()
-        if self.charge_model in TIERED_CHARGE_MODELS:
+        if self.uses_tiers:
             tiers = tuple(
                 engine.Tier(up_to=None if tier.is_open_ended else tier.up_to,
                             unit_price=tier.unit_price, flat_fee=tier.flat_fee)

@@ -104,6 +104,14 @@ class TestConstraints(FusionBillingCase):
             self.env['fusion.billing.charge'].create(self._charge_values(product_id=prepaid.id))
 
     def test_one_active_charge_per_metric_and_plan(self):
-        with self.assertRaisesRegex(ValidationError, 'already has an active charge'):
+        with mute_logger('odoo.sql_db'), self.assertRaises(IntegrityError), self.env.cr.savepoint():
             self.env['fusion.billing.charge'].create({**self._charge_values(), 'plan_id': self.plan.id,
                                                       'metric_id': self.api_calls.id})
+        archived = self.env['fusion.billing.charge'].create({
+            **self._charge_values(), 'plan_id': self.plan.id, 'metric_id': self.api_calls.id, 'active': False})
+        with mute_logger('odoo.sql_db'), self.assertRaises(IntegrityError), self.env.cr.savepoint():
+            archived.active = True
+            archived.flush_recordset()
+        self.charge.active = False
+        archived.active = True
+        archived.flush_recordset()

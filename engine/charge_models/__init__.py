@@ -1,7 +1,10 @@
-"""One module per charge model, all behind ``ChargeModel.compute_amount``.
+"""One module per charge model, all behind the ``ChargeModel`` interface.
 
-Adding a charge model means adding a module here and listing it in
-``CHARGE_MODEL_REGISTRY`` (and its name in ``const.CHARGE_MODELS``).
+Each model owns its amount, its single unit price when it has one, the text that tells
+how its amount was made, its label and which terms it uses. Adding a charge model is
+adding a module here and listing it in ``CHARGE_MODEL_REGISTRY``: nothing else in the
+engine or the addon names a charge model (the selection, the form and the validation
+read the registry).
 """
 
 from ..exceptions import TermsError
@@ -18,7 +21,9 @@ __all__ = [
     'PackageChargeModel',
     'StandardChargeModel',
     'VolumeChargeModel',
+    'CHARGE_MODELS',
     'get_charge_model',
+    'register_charge_model',
 ]
 
 CHARGE_MODEL_REGISTRY = {
@@ -30,6 +35,16 @@ CHARGE_MODEL_REGISTRY = {
         VolumeChargeModel(),
     )
 }
+
+
+# The charge models, in the order the UI lists them.
+CHARGE_MODELS = tuple(CHARGE_MODEL_REGISTRY)
+
+
+def register_charge_model(model):
+    """Add ``model`` (a ChargeModel) to the registry; return it."""
+    CHARGE_MODEL_REGISTRY[model.name] = model
+    return model
 
 
 def get_charge_model(name):

@@ -4,12 +4,15 @@ from decimal import Decimal
 
 from ..const import CHARGE_MODEL_GRADUATED
 from .base import ChargeModel
+from .tiered import describe_tiers
 
 
 class GraduatedChargeModel(ChargeModel):
     """Amount = sum over the tiers entered of (units in tier x rate + flat fee)."""
 
     name = CHARGE_MODEL_GRADUATED
+    label = "Graduated tiers"
+    uses_tiers = True
 
     def compute_amount(self, billable_quantity, terms):
         """Return the graduated amount for ``billable_quantity`` units.
@@ -33,3 +36,6 @@ class GraduatedChargeModel(ChargeModel):
                 break
             lower_bound = tier.up_to
         return amount
+
+    def describe_pricing(self, billable_quantity, terms, unit, number):
+        return "Graduated tiers: " + describe_tiers(terms.tiers, number)

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from ..const import CHARGE_MODEL_PACKAGE
+from ..money import format_decimal
 from .base import ChargeModel
 
 
@@ -10,6 +11,9 @@ class PackageChargeModel(ChargeModel):
     """Amount = number of packages started x package price."""
 
     name = CHARGE_MODEL_PACKAGE
+    label = "Package"
+    uses_price = True
+    uses_unit_batch = True
 
     def compute_amount(self, billable_quantity, terms):
         """Return the price of the packages needed for the billable units.
@@ -26,3 +30,6 @@ class PackageChargeModel(ChargeModel):
         # a quotient rounded to the context precision.
         whole_packages, remainder = divmod(billable_quantity, Decimal(unit_batch))
         return whole_packages + (1 if remainder else 0)
+
+    def describe_pricing(self, billable_quantity, terms, unit, number):
+        return f"Packages of {terms.unit_batch}{unit} at {format_decimal(terms.price)} each"

@@ -1,6 +1,7 @@
 """Standard pricing: every billable unit at the same price."""
 
 from ..const import CHARGE_MODEL_STANDARD
+from ..money import format_decimal
 from .base import ChargeModel
 
 
@@ -8,7 +9,15 @@ class StandardChargeModel(ChargeModel):
     """Amount = billable quantity x unit price."""
 
     name = CHARGE_MODEL_STANDARD
+    label = "Standard (per unit)"
+    uses_price = True
 
     def compute_amount(self, billable_quantity, terms):
         """Return billable quantity times ``terms.price``, unrounded."""
         return billable_quantity * terms.price
+
+    def unit_price(self, billable_quantity, terms):
+        return terms.price
+
+    def describe_pricing(self, billable_quantity, terms, unit, number):
+        return f"{number(billable_quantity)} x {format_decimal(terms.price)}"

@@ -7,13 +7,17 @@ import pytest
 from engine import (
     CHARGE_MODEL_REGISTRY,
     CHARGE_MODELS,
+    ChargeModel,
     ChargeTerms,
     EngineError,
     TermsError,
     Tier,
     TierError,
     rate,
+    register_charge_model,
+    validate_terms,
 )
+from engine.line_values import describe_rating, natural_unit_price
 from engine.money import round_amount
 from engine.pricing import billable_quantity
 
@@ -239,3 +243,41 @@ def test_a_quantity_too_large_to_price_is_an_engine_error(charge_model):
     terms = ChargeTerms(charge_model=charge_model, price=D('0.0125'), unit_batch=7, tiers=tiers)
     with pytest.raises(EngineError, match="too large to be priced"):
         rate(1e120, terms, D('0.01'))
+
+
+class FlatPerPeriodChargeModel(ChargeModel):
+    """A charge model added as an exercise: a flat price for any period with usage."""
+
+    name = 'flat_per_period'
+    label = "Flat per period"
+    uses_price = True
+
+    def compute_amount(self, billable_quantity, terms):
+        return terms.price if billable_quantity > 0 else D(0)
+
+    def describe_pricing(self, billable_quantity, terms, unit, number):
+        return f"{terms.price} for the period"
+
+
+def test_a_new_charge_model_is_one_class_and_one_registry_entry():
+    register_charge_model(FlatPerPeriodChargeModel())
+    try:
+        terms = ChargeTerms(charge_model='flat_per_period', price=D('25'), included_quantity=D(10))
+        validate_terms(terms)
+        assert rate(11, terms, D('0.01')).amount == D('25')
+        assert rate(10, terms, D('0.01')).amount == 0
+        rating = rate(11, terms, D('0.01'))
+        assert natural_unit_price(terms, rating) is None
+        assert describe_rating('Workspaces', 'seats', terms, rating).splitlines() == [
+            'Workspaces: 11 seats, 10 included, 1 billable', '25 for the period']
+    finally:
+        del CHARGE_MODEL_REGISTRY['flat_per_period']
+    with pytest.raises(TermsError, match="Unknown charge model"):
+        rate(11, terms, D('0.01'))
+
+
+@pytest.mark.parametrize('name', sorted(CHARGE_MODELS))
+def test_every_model_tells_its_label_and_the_terms_it_uses(name):
+    model = CHARGE_MODEL_REGISTRY[name]
+    assert model.label
+    assert model.uses_price or model.uses_tiers
