@@ -10,6 +10,11 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from odoo.addons.sale_subscription.models.sale_order import (
+    SUBSCRIPTION_CLOSED_STATE,
+    SUBSCRIPTION_PROGRESS_STATE,
+)
+
 from .. import engine
 
 _logger = logging.getLogger(__name__)
@@ -18,7 +23,7 @@ _logger = logging.getLogger(__name__)
 USAGE_LINE_SEQUENCE = 1000
 
 # Subscription states whose usage lines Enterprise may still invoice.
-RATED_STATES = ('3_progress', '4_paused', '5_renewed', '6_churn')
+RATED_STATES = tuple(SUBSCRIPTION_PROGRESS_STATE + SUBSCRIPTION_CLOSED_STATE)
 
 # How each aggregation reads the rows of one period: the SQL twin of engine.aggregate,
 # which the tests use as an oracle. "last" takes the row with the latest period_start,

@@ -4,13 +4,14 @@ from decimal import Decimal
 from odoo import fields, models
 from odoo.tools import float_compare, float_is_zero
 
+from odoo.addons.sale_subscription.models.sale_order import SUBSCRIPTION_CLOSED_STATE
+
 from .. import engine
 from .fusion_billing_rating import UsageWindow
 
 # Quantities are stored with 4 decimals; smaller differences are noise.
 QUANTITY_DIGITS = 4
 
-CLOSED_STATES = ('5_renewed', '6_churn')
 
 
 class FusionBillingReconciliation(models.Model):
@@ -311,7 +312,8 @@ class FusionBillingReconciliation(models.Model):
         for row in self:
             horizon = row.period_end + timedelta(days=1)
             subscription = row.subscription_id
-            if (subscription.subscription_state in CLOSED_STATES and last_rows.get((subscription, row.charge_id)) == row
+            if (subscription.subscription_state in SUBSCRIPTION_CLOSED_STATE
+                    and last_rows.get((subscription, row.charge_id)) == row
                     and (not subscription.end_date or horizon >= subscription.end_date)):
                 horizon = fields.Date.to_date('9999-12-31')
             horizons[row] = horizon

@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from odoo import api, models
 from odoo.tools import SQL
 
+from odoo.addons.sale_subscription.models.sale_order import SUBSCRIPTION_PROGRESS_STATE
+
 from .. import engine
 
 FORBIDDEN_MESSAGE = "Unknown subscription, or not one this service may report usage for."
@@ -126,11 +128,11 @@ class FusionBillingUsage(models.Model):
                      JOIN sale_order renewal
                        ON renewal.origin_order_id = COALESCE(renewed.origin_order_id, renewed.id)
                       AND renewal.id != renewed.id
-                      AND renewal.subscription_state IN ('3_progress', '4_paused')
+                      AND renewal.subscription_state IN %(running)s
                     WHERE renewed.id IN %(renewed)s
                       AND renewed.subscription_state = '5_renewed'
                  ORDER BY renewal.id""",
-                renewed=tuple(set(renewed)))):
+                renewed=tuple(set(renewed)), running=tuple(SUBSCRIPTION_PROGRESS_STATE))):
             renewals.setdefault(renewed_id, (renewal_id, engine.midnight_utc(renewal_start)))
         return [dataclasses.replace(event, subscription_id=renewals[event.subscription_id][0])
                 if event.subscription_id in renewals and event.period_start >= renewals[event.subscription_id][1]

@@ -3,6 +3,11 @@ import uuid
 
 from odoo import fields, models
 
+from odoo.addons.sale_subscription.models.sale_order import (
+    SUBSCRIPTION_CLOSED_STATE,
+    SUBSCRIPTION_PROGRESS_STATE,
+)
+
 from ..engine.const import (
     EVENT_PAYMENT_FAILED,
     EVENT_SUBSCRIPTION_REACTIVATED,
@@ -10,8 +15,6 @@ from ..engine.const import (
     EVENT_SUBSCRIPTION_TERMINATED,
 )
 from ..engine.webhooks import canonical_json
-
-RUNNING_STATES = ('3_progress', '4_paused')
 
 # Set while Enterprise closes or reopens a contract: it writes the state first and the
 # close reason and end date after, so the events wait for the whole change.
@@ -50,9 +53,9 @@ class SaleOrder(models.Model):
             old, new = before.get(order.id), order.subscription_state
             if old == new:
                 continue
-            if old in RUNNING_STATES and new == '6_churn':
+            if old in SUBSCRIPTION_PROGRESS_STATE and new == '6_churn':
                 event_type = EVENT_SUBSCRIPTION_TERMINATED
-            elif old in ('4_paused', '5_renewed', '6_churn') and new == '3_progress':
+            elif old in ('4_paused', *SUBSCRIPTION_CLOSED_STATE) and new == '3_progress':
                 event_type = EVENT_SUBSCRIPTION_REACTIVATED
             else:
                 continue

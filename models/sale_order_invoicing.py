@@ -1,5 +1,7 @@
 from odoo import models
 
+from odoo.addons.sale_subscription.models.sale_order import SUBSCRIPTION_CLOSED_STATE
+
 
 class SaleOrder(models.Model):
     """Where Enterprise's invoicing meets the rating: the usage lines hold their whole
@@ -42,7 +44,7 @@ class SaleOrder(models.Model):
             # A renewal locks the old contract: its last period goes on the lines first.
             self._fc_rate_for_invoicing()
         result = super().set_close(close_reason_id=close_reason_id, renew=renew)
-        closed = self.filtered(lambda order: order.subscription_state in ('5_renewed', '6_churn'))
+        closed = self.filtered(lambda order: order.subscription_state in SUBSCRIPTION_CLOSED_STATE)
         if not renew:
             # The usage up to the end date goes on the lines, ready for the final invoice;
             # an empty closing window brings them to 0.
