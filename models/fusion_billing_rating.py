@@ -194,6 +194,12 @@ class FusionBillingRating(models.AbstractModel):
         return windows
 
     @api.model
+    def _given_window(self, subscription, charge, start, end):
+        """The UsageWindow of the days [start, end) chosen by the caller, cut into the plan's periods."""
+        return UsageWindow(subscription.id, charge.id, start, end, tuple(
+            engine.billing_periods(start, end, self._next_period_start(subscription.plan_id))))
+
+    @api.model
     def _line_window(self, line):
         """The UsageWindow of the usage line ``line``, or None."""
         return self._usage_windows(line.order_id).get((line.order_id.id, line.fusion_charge_id.id))
@@ -285,12 +291,10 @@ class FusionBillingRating(models.AbstractModel):
         UserError (invoicing must not go on with stale usage).
         """
         windows = self._usage_windows(subscriptions)
-        ratings, problems = self._rate_windows(windows)
-        ratings = {key: rating for key, rating in ratings.items() if key[0] not in problems}
-        problems.update(self._write_usage_lines(ratings))
-        problems.update(self._clear_unrated_lines(subscriptions, windows))
-        for subscription_id, problem in problems.items():
-            _logger.error("Fusion Billing: usage of subscription %s not rated: %s", subscription_id, problem)
+        ratings, problems = self._rate_and_write(windows)
+        cleared = self._clear_unrated_lines(subscriptions, windows)
+        self._log_problems(cleared)
+        problems.update(cleared)
         if problems and raise_errors:
             subscription_id, problem = next(iter(problems.items()))
             raise UserError(self.env._(
@@ -298,6 +302,22 @@ class FusionBillingRating(models.AbstractModel):
                 "Correct its usage or its charges, then invoice again.",
                 subscription=self.env['sale.order'].browse(subscription_id).display_name, problem=problem))
         return {key: rating for key, rating in ratings.items() if key[0] not in problems}, problems
+
+    @api.model
+    def _rate_and_write(self, windows):
+        """Price ``windows`` and write their usage lines; return ({key: ChargeRating},
+        {subscription id: problem}) with only the ratings that were written. Problems are
+        logged, never raised."""
+        ratings, problems = self._rate_windows(windows)
+        problems.update(self._write_usage_lines(
+            {key: rating for key, rating in ratings.items() if key[0] not in problems}))
+        self._log_problems(problems)
+        return {key: rating for key, rating in ratings.items() if key[0] not in problems}, problems
+
+    @api.model
+    def _log_problems(self, problems):
+        for subscription_id, problem in problems.items():
+            _logger.error("Fusion Billing: usage of subscription %s not rated: %s", subscription_id, problem)
 
     @api.model
     def _line_values(self, rating, charge, line=None):
@@ -451,16 +471,10 @@ class FusionBillingRating(models.AbstractModel):
     def _rate_given_window(self, subscriptions, charge, period_start, period_end):
         """Rate ``charge`` over the days [period_start, period_end) onto the lines of
         ``subscriptions`` (the caller chooses the window); return {subscription id: ChargeRating}."""
-        periods = tuple(engine.billing_periods(period_start, period_end, self._next_period_start(charge.plan_id)))
-        windows = {(subscription.id, charge.id): UsageWindow(subscription.id, charge.id, period_start, period_end,
-                                                             periods)
+        windows = {(subscription.id, charge.id): self._given_window(subscription, charge, period_start, period_end)
                    for subscription in subscriptions}
-        ratings, problems = self._rate_windows(windows)
-        ratings = {key: rating for key, rating in ratings.items() if key[0] not in problems}
-        problems.update(self._write_usage_lines(ratings))
-        for subscription_id, problem in problems.items():
-            _logger.error("Fusion Billing: usage of subscription %s not rated: %s", subscription_id, problem)
-        return {key[0]: rating for key, rating in ratings.items() if key[0] not in problems}
+        ratings, _problems = self._rate_and_write(windows)
+        return {subscription_id: rating for (subscription_id, _charge_id), rating in ratings.items()}
 
     # ------------------------------------------------------------------
     # The hourly rating

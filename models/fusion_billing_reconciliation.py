@@ -6,7 +6,6 @@ from odoo.tools import float_compare, float_is_zero
 
 from odoo.addons.sale_subscription.models.sale_order import SUBSCRIPTION_CLOSED_STATE
 
-from .. import engine
 from .fusion_billing_rating import UsageWindow
 
 # Quantities are stored with 4 decimals; smaller differences are noise.
@@ -190,8 +189,7 @@ class FusionBillingReconciliation(models.Model):
     def _fc_rerate(self, subscription, charge, start, end):
         """The periods of [start, end) priced now, as an invoice line would carry them."""
         Rating = self.env['fusion.billing.rating']
-        periods = tuple(engine.billing_periods(start, end, Rating._next_period_start(subscription.plan_id)))
-        window = UsageWindow(subscription.id, charge.id, start, end, periods)
+        window = Rating._given_window(subscription, charge, start, end)
         ratings, problems = Rating._rate_windows({(subscription.id, charge.id): window})
         if problems:
             return []

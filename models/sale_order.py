@@ -17,12 +17,12 @@ class SaleOrder(models.Model):
                                        groups=BILLING_USER_GROUP)
     fusion_usage_count = fields.Integer(compute='_compute_fusion_usage_count', compute_sudo=True,
                                         groups=BILLING_USER_GROUP)
-    fusion_period_start = fields.Datetime(string="Open Period Start", compute='_compute_fusion_period',
+    fusion_period_start = fields.Datetime(string="Open Period Start", compute='_compute_fusion_open_period',
                                           compute_sudo=True, groups=BILLING_USER_GROUP)
-    fusion_period_end = fields.Datetime(string="Open Period End", compute='_compute_fusion_period',
+    fusion_period_end = fields.Datetime(string="Open Period End", compute='_compute_fusion_open_period',
                                         compute_sudo=True, groups=BILLING_USER_GROUP,
                                         help="Excluded: usage from this moment on belongs to the next period.")
-    fusion_usage_summary = fields.Html(string="Open Period Usage", compute='_compute_fusion_usage_summary',
+    fusion_usage_summary = fields.Html(string="Open Period Usage", compute='_compute_fusion_open_period',
                                        compute_sudo=True, sanitize=False, groups=BILLING_USER_GROUP)
 
     @api.depends('fusion_usage_ids')
@@ -32,24 +32,23 @@ class SaleOrder(models.Model):
         for order in self:
             order.fusion_usage_count = counts.get(order._origin, 0)
 
-    @api.depends('is_subscription', 'start_date', 'next_invoice_date', 'end_date', 'plan_id')
-    def _compute_fusion_period(self):
+    @api.depends('is_subscription', 'start_date', 'next_invoice_date', 'end_date', 'plan_id',
+                 'fusion_usage_ids.quantity', 'fusion_usage_ids.period_start')
+    def _compute_fusion_open_period(self):
         for order in self:
-            window = order._fc_open_period_window()
+            preview = order._fc_usage_preview()
+            window = order._fc_open_period_window(preview)
             order.fusion_period_start = window and window.start
             order.fusion_period_end = window and window.end
+            order.fusion_usage_summary = order._fc_render_usage_summary(order._fc_open_period_usage(preview))
 
-    @api.depends('fusion_usage_ids.quantity', 'fusion_usage_ids.period_start', 'next_invoice_date', 'end_date',
-                 'plan_id')
-    def _compute_fusion_usage_summary(self):
-        for order in self:
-            order.fusion_usage_summary = order._fc_render_usage_summary(order._fc_open_period_usage())
-
-    def _fc_open_period_window(self):
+    def _fc_open_period_window(self, preview=None):
         """The days the next invoice will bill usage for, as an engine BillingWindow
-        (00:00 UTC to 00:00 UTC), or None when nothing is left to bill."""
+        (00:00 UTC to 00:00 UTC), or None when nothing is left to bill. ``preview`` is
+        _fc_usage_preview's answer when the caller already has it."""
         self.ensure_one()
-        windows = [rating.window for rating in self._fc_usage_preview() if rating.window.periods]
+        preview = self._fc_usage_preview() if preview is None else preview
+        windows = [rating.window for rating in preview if rating.window.periods]
         if not windows:
             return None
         return engine.BillingWindow(engine.midnight_utc(min(window.start for window in windows)),
@@ -62,12 +61,13 @@ class SaleOrder(models.Model):
             return []
         return self.env['fusion.billing.rating']._preview(self._origin)
 
-    def _fc_open_period_usage(self):
+    def _fc_open_period_usage(self, preview=None):
         """Return, per rated charge, the usage not billed yet and its amount so far."""
         self.ensure_one()
+        preview = self._fc_usage_preview() if preview is None else preview
         charges = self.env['fusion.billing.charge'].sudo()
         summary = []
-        for rating in self._fc_usage_preview():
+        for rating in preview:
             if not rating.window.periods:
                 continue
             charge = charges.browse(rating.window.charge_id)
@@ -95,10 +95,11 @@ class SaleOrder(models.Model):
     def _fc_usage_report(self):
         """The open period's usage of this subscription, as the usage API returns it."""
         self.ensure_one()
-        window = self._fc_open_period_window()
+        preview = self._fc_usage_preview()
+        window = self._fc_open_period_window(preview)
         currencies = {}
         charges = []
-        for line in self._fc_open_period_usage():
+        for line in self._fc_open_period_usage(preview):
             currency = currencies.setdefault(line['currency_id'], self.env['res.currency'].browse(line['currency_id']))
             charges.append({
                 'charge_id': line['charge_id'],
