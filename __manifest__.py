@@ -18,6 +18,7 @@
         'views/fusion_billing_usage_views.xml',
         'views/fusion_billing_reconciliation_views.xml',
         'views/fusion_billing_webhook_views.xml',
+        'views/fusion_billing_usage_summary_templates.xml',
         'views/sale_subscription_views.xml',
         'views/menus.xml',
     ],

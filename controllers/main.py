@@ -8,14 +8,13 @@ from odoo import fields, http
 from odoo.http import request
 
 from .. import engine
+from ..const import API_USER
 from ..engine.const import MAX_REQUEST_BYTES
 
 _logger = logging.getLogger(__name__)
 
 # Odoo retries a request that failed on these; they must not be turned into an answer.
 RETRIED_ERRORS = (pg_errors.LockNotAvailable, pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
-API_USER = 'fusion_billing.user_fusion_billing_api'
-API_PREFIX = '/fusion_billing/v1/'
 # How long a client should wait after the database kept refusing its batch.
 RETRY_AFTER_SECONDS = 2
 
@@ -126,7 +125,7 @@ class FusionBillingApi(http.Controller):
         subscription = env['sale.order'].browse()
         if subscription_id.isascii() and subscription_id.isdigit() and len(subscription_id) <= 9:
             subscription = env['sale.order'].browse(
-                env['fusion.billing.usage']._fc_authorized_subscriptions(service, {int(subscription_id)}))
+                env['fusion.billing.usage']._authorized_subscriptions(service, {int(subscription_id)}))
         if not subscription:
             return error_response(403, 'forbidden', "Unknown subscription, or not one this key may read.")
         try:

@@ -19,7 +19,8 @@ from .const import (
 )
 from .exceptions import EngineError, InputError, TermsError, TierError
 from .line_values import describe_periods, describe_rating, line_quantity_and_price, natural_unit_price
-from .money import format_decimal, round_amount, to_decimal
+from .money import decimal_places, format_decimal, round_amount, to_decimal
+from .phrases import Day, Phrase, Price, Quantity, english
 from .parsing import (
     load_json_object,
     parse_idempotency_key,
@@ -39,6 +40,7 @@ from .usage_request import (
     UsageEvent,
     check_body_size,
     parse_usage_batch,
+    parse_usage_events,
     parse_usage_request,
     refusal,
 )
@@ -68,6 +70,7 @@ __all__ = [
     'UsageBatch',
     'UsageEvent',
     'parse_usage_batch',
+    'parse_usage_events',
     'refusal',
     'check_body_size',
     'parse_usage_request',
@@ -87,12 +90,18 @@ __all__ = [
     'TierError',
     'UsageRow',
     'aggregate',
+    'Day',
+    'Phrase',
+    'Price',
+    'Quantity',
+    'english',
     'describe_periods',
     'describe_rating',
     'line_quantity_and_price',
     'natural_unit_price',
     'billable_quantity',
     'billing_periods',
+    'decimal_places',
     'format_decimal',
     'get_charge_model',
     'register_charge_model',

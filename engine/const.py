@@ -34,6 +34,8 @@ EVENT_SUBSCRIPTION_TERMINATED = 'subscription.terminated'
 EVENT_SUBSCRIPTION_REACTIVATED = 'subscription.reactivated'
 EVENT_SUBSCRIPTION_RENEWED = 'subscription.renewed'
 EVENT_USAGE_THRESHOLD_REACHED = 'usage.threshold_reached'
+# The event a Manager sends to check a receiver; no service subscribes to it.
+EVENT_WEBHOOK_TEST = 'webhook.test'
 EVENT_TYPES = (
     EVENT_PAYMENT_SUCCEEDED,
     EVENT_PAYMENT_FAILED,

@@ -13,6 +13,7 @@ from decimal import Decimal
 from .charge_models import get_charge_model
 from .exceptions import EngineError
 from .money import decimal_context, format_decimal, to_decimal
+from .phrases import Day, Phrase, Quantity, _lt
 
 
 def fits(value, digits):
@@ -24,7 +25,8 @@ def line_quantity_and_price(amount, billable_quantity, unit_price, price_digits,
     """Return (quantity, price_unit) whose product is exactly ``amount``.
 
     The natural pair (billable units at ``unit_price``, None when the charge has no single
-    unit price) is kept when it multiplies out to the amount and both fit their precisions; otherwise one unit at the amount;
+    unit price) is kept when it multiplies out to the amount and both fit their
+    precisions; otherwise one unit at the amount;
     otherwise a fraction of a unit (0.1, 0.01, ...) at a larger price, for currencies
     with more decimals than the price precision. A zero amount gives quantity 0.
     """
@@ -53,9 +55,11 @@ def natural_unit_price(terms, rating):
 
 
 def describe_rating(label, unit_name, terms, rating):
-    """Return the text of a usage line: what was counted, what was free, how it was priced."""
-    return "\n".join([f"{label}: {_counts(unit_name, rating)}",
-                      _pricing(unit_name, terms, rating.billable_quantity)])
+    """The phrases of a usage line (see phrases.py): what was counted, what was free,
+    how it was priced."""
+    return [Phrase(_lt("%(metric)s: %(quantity)s, %(included)s included, %(billable)s billable"),
+                   {'metric': label, **_counts(unit_name, rating)}),
+            *_pricing(unit_name, terms, rating.billable_quantity)]
 
 
 def describe_periods(label, unit_name, terms, period_ratings):
@@ -64,28 +68,21 @@ def describe_periods(label, unit_name, terms, period_ratings):
     was priced on its own and gets its own line."""
     if len(period_ratings) == 1:
         return describe_rating(label, unit_name, terms, period_ratings[0][2])
-    lines = [f"{label}:"]
-    lines += [f"{start.isoformat()} to {(end - timedelta(days=1)).isoformat()}: {_counts(unit_name, rating)}"
-              for start, end, rating in period_ratings]
-    lines.append(_pricing(unit_name, terms, sum(rating.billable_quantity for _start, _end, rating in period_ratings)))
-    return "\n".join(lines)
+    phrases = [Phrase(_lt("%(metric)s:"), {'metric': label})]
+    phrases += [Phrase(_lt("%(first_day)s to %(last_day)s: %(quantity)s, %(included)s included, "
+                           "%(billable)s billable"),
+                       {'first_day': Day(start), 'last_day': Day(end - timedelta(days=1)),
+                        **_counts(unit_name, rating)})
+                for start, end, rating in period_ratings]
+    phrases += _pricing(unit_name, terms, sum(rating.billable_quantity for _start, _end, rating in period_ratings))
+    return phrases
 
 
 def _counts(unit_name, rating):
-    unit = f" {unit_name}" if unit_name else ""
-    return (f"{_number(rating.aggregated_quantity)}{unit}, {_number(rating.included_quantity)} included, "
-            f"{_number(rating.billable_quantity)} billable")
+    return {'quantity': Quantity(rating.aggregated_quantity, unit_name or ''),
+            'included': Quantity(rating.included_quantity),
+            'billable': Quantity(rating.billable_quantity)}
 
 
 def _pricing(unit_name, terms, billable_quantity):
-    unit = f" {unit_name}" if unit_name else ""
-    return get_charge_model(terms.charge_model).describe_pricing(billable_quantity, terms, unit, _number)
-
-
-def _number(value):
-    """A quantity with thousands separators: 1500 reads 1,500, 2.5 reads 2.5."""
-    text = format_decimal(value)
-    whole, _, fraction = text.partition('.')
-    sign = '-' if whole.startswith('-') else ''
-    whole = f"{int(whole.lstrip('-')):,}"
-    return sign + whole + (f".{fraction}" if fraction else '')
+    return get_charge_model(terms.charge_model).describe_pricing(billable_quantity, terms, unit_name or '')

@@ -59,3 +59,8 @@ def format_decimal(value):
     """
     text = f"{Decimal(value).normalize():f}"
     return '0' if text == '-0' else text
+
+
+def decimal_places(value):
+    """How many decimals ``value`` needs to be shown exactly: 1500 none, 0.0125 four."""
+    return max(0, -to_decimal(value).normalize().as_tuple().exponent)

@@ -124,6 +124,14 @@ def parse_usage_batch(raw, now=None):
                 for key in body if key != 'events']
     if not events:
         problems.append(Problem(None, 'events', "The \"events\" list is empty."))
+    batch = parse_usage_events(events, now)
+    return UsageBatch(batch.events, problems + batch.problems)
+
+
+def parse_usage_events(events, now=None):
+    """Read a list of usage events (JSON-like dicts) into a UsageBatch: the valid events,
+    and the problems of the others (see parse_usage_batch)."""
+    problems = []
     parsed = []
     seen_keys = {}
     latest_start = now + timedelta(seconds=MAX_FUTURE_SECONDS) if now else None

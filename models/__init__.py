@@ -9,6 +9,10 @@ from . import fusion_billing_reconciliation
 from . import fusion_billing_rating
 from . import fusion_billing_webhook
 from . import sale_subscription_plan
+# sale.order is extended in three files, one concern each: the Usage tab and read API
+# (sale_order), Enterprise's invoicing hooks (sale_order_invoicing), the webhook events
+# of the contract's life (sale_order_events); pylint-odoo's R8180 is silenced on those
+# two classes only.
 from . import sale_order
 from . import sale_order_invoicing
 from . import sale_order_events

@@ -11,12 +11,12 @@ class AccountMove(models.Model):
         # and a pending token payment leaves it draft; only a posted invoice has billed.
         Ledger = self.env['fusion.billing.reconciliation'].sudo()
         # The ledger reads billing fields of the invoice lines, whoever posts.
-        rows_to_post = Ledger._fc_rows_to_post(self.sudo())
+        rows_to_post = Ledger._rows_to_post(self.sudo())
         posted = super()._post(soft=soft)
         subscription_moves = posted.filtered(lambda move: move.move_type in ('out_invoice', 'out_refund')
                                              and move.invoice_line_ids.subscription_id)
         if subscription_moves:
-            Ledger._fc_record_posted(subscription_moves.sudo(), rows_to_post)
+            Ledger._record_posted(subscription_moves.sudo(), rows_to_post)
         return posted
 
     def button_cancel(self):
@@ -26,7 +26,7 @@ class AccountMove(models.Model):
         result = super().button_cancel()
         cancelled = self.filtered(lambda move: move.state == 'cancel' and move.move_type in ('out_invoice', 'out_refund'))
         if cancelled:
-            self.env['fusion.billing.reconciliation'].sudo()._fc_forget_cancelled(cancelled.sudo())
+            self.env['fusion.billing.reconciliation'].sudo()._forget_cancelled(cancelled.sudo())
         return result
 
     def _invoice_paid_hook(self):

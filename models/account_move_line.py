@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from .sale_order import BILLING_USER_GROUP
+from ..const import BILLING_USER_GROUP
 
 
 class AccountMoveLine(models.Model):

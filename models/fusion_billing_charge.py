@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from .. import engine
+from ..engine.const import EVENT_USAGE_THRESHOLD_REACHED
 
 
 class FusionBillingCharge(models.Model):
@@ -113,7 +114,7 @@ class FusionBillingCharge(models.Model):
         self.ensure_one()
         return engine.rate(aggregated_quantity, self._get_charge_terms(), Decimal(repr(self.currency_id.rounding)))
 
-    def _fc_check_thresholds(self, open_periods):
+    def _notify_thresholds_crossed(self, open_periods):
         """Send usage.threshold_reached for the subscriptions whose open period of this
         charge ({subscription id: (first day, day after the last, engine Rating)}) reached
         the alert threshold: once per subscription, charge and period, whether the API or
@@ -123,7 +124,7 @@ class FusionBillingCharge(models.Model):
             return
         reached = {subscription_id: period for subscription_id, period in open_periods.items()
                    if period[2].aggregated_quantity >= Decimal(repr(self.alert_threshold))}
-        keys = {subscription_id: f'usage.threshold_reached:{subscription_id}:{self.id}:'
+        keys = {subscription_id: f'{EVENT_USAGE_THRESHOLD_REACHED}:{subscription_id}:{self.id}:'
                                  f'{engine.midnight_utc(start).isoformat()}'
                 for subscription_id, (start, _end, _rating) in reached.items()}
         # The hourly rating sees the same crossing every hour: one query skips those sent.
@@ -133,7 +134,7 @@ class FusionBillingCharge(models.Model):
             if keys[subscription.id] in already_sent:
                 continue
             start, end, rating = reached[subscription.id]
-            subscription._fc_notify('usage.threshold_reached', {
+            subscription._fc_notify(EVENT_USAGE_THRESHOLD_REACHED, {
                 **subscription._fc_event_subject(),
                 'metric': self.metric_id.code,
                 'charge_id': self.id,

@@ -8,7 +8,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date, formatLang
 
 from odoo.addons.sale_subscription.models.sale_order import (
     SUBSCRIPTION_CLOSED_STATE,
@@ -16,6 +16,7 @@ from odoo.addons.sale_subscription.models.sale_order import (
 )
 
 from .. import engine
+from ..const import RATING_CONTEXT
 
 _logger = logging.getLogger(__name__)
 
@@ -320,7 +321,7 @@ class FusionBillingRating(models.AbstractModel):
             _logger.error("Fusion Billing: usage of subscription %s not rated: %s", subscription_id, problem)
 
     @api.model
-    def _line_values(self, rating, charge, line=None):
+    def _line_values(self, rating, charge, order, line=None):
         """The values of the usage line that bills ``rating``: its delivered quantity times
         its unit price is the rated amount exactly, before taxes (see _price_before_taxes)."""
         price_digits = self.env['decimal.precision'].precision_get('Product Price')
@@ -336,9 +337,36 @@ class FusionBillingRating(models.AbstractModel):
             'fusion_rated_periods': rating.periods_for_invoice(),
             'qty_delivered': float(quantity),
             'price_unit': float(price),
-            'name': engine.describe_periods(charge.metric_id.name, charge.metric_id.unit_name, rating.terms,
-                                            list(rating.period_ratings)),
+            'name': self._render_phrases(
+                engine.describe_periods(charge.metric_id.name, charge.metric_id.unit_name, rating.terms,
+                                        list(rating.period_ratings)),
+                order.partner_id.lang, charge.currency_id),
         }
+
+    @api.model
+    def _render_phrases(self, phrases, lang, currency):
+        """The engine's phrases as text in ``lang`` (the customer's language): Odoo's
+        translations, the language's number and date formats, prices in ``currency``
+        with all their decimals."""
+        env = self.with_context(lang=lang or self.env.lang).env
+
+        def render(value):
+            if isinstance(value, engine.Quantity):
+                number = formatLang(env, float(value.value), digits=engine.decimal_places(value.value))
+                return f"{number} {value.unit}" if value.unit else number
+            if isinstance(value, engine.Price):
+                number = formatLang(env, float(value.value),
+                                    digits=max(currency.decimal_places, engine.decimal_places(value.value)))
+                if not currency.symbol:
+                    return number
+                return (f"{number}\N{NO-BREAK SPACE}{currency.symbol}" if currency.position == 'after'
+                        else f"{currency.symbol}\N{NO-BREAK SPACE}{number}")
+            if isinstance(value, engine.Day):
+                return format_date(env, value.value)
+            return value
+
+        return "\n".join(env._(phrase.text, **{name: render(value) for name, value in phrase.values.items()})
+                         for phrase in phrases)
 
     @api.model
     def _price_before_taxes(self, line, amount, quantity, price):
@@ -374,18 +402,21 @@ class FusionBillingRating(models.AbstractModel):
             return {}
         charges = self.env['fusion.billing.charge'].sudo().browse({charge_id for _sid, charge_id in ratings})
         charges = {charge.id: charge for charge in charges}
-        Line = self.env['sale.order.line'].sudo().with_context(sale_no_log_for_new_lines=True,
-                                                                fusion_billing_rating=True)
+        Line = self.env['sale.order.line'].sudo().with_context(**{'sale_no_log_for_new_lines': True,
+                                                                   RATING_CONTEXT: True})
         existing = {(line.order_id.id, line.fusion_charge_id.id): line for line in Line.search(
-            [('order_id', 'in', list({sid for sid, _cid in ratings})), ('fusion_charge_id', 'in', list(charges))])}
+            [('order_id', 'in', list({subscription_id for subscription_id, _cid in ratings})),
+             ('fusion_charge_id', 'in', list(charges))])}
         # Order totals are recomputed order by order; read every line's taxes at once
         # instead of one query per order.
-        self.env['sale.order'].sudo().browse({sid for sid, _cid in ratings}).order_line.fetch(['tax_ids'])
+        orders = self.env['sale.order'].sudo().browse({subscription_id for subscription_id, _cid in ratings})
+        orders.order_line.fetch(['tax_ids'])
+        orders = {order.id: order for order in orders}
         updates, creates, problems = {}, [], {}
         for key, rating in ratings.items():
             charge, line = charges[key[1]], existing.get(key)
             try:
-                values = self._line_values(rating, charge, line)
+                values = self._line_values(rating, charge, orders[key[0]], line)
             except Exception as error:  # pylint: disable=broad-exception-caught  # reported per subscription
                 problems[key[0]] = str(error)
                 continue
@@ -432,7 +463,7 @@ class FusionBillingRating(models.AbstractModel):
         another currency than the subscription): Enterprise never resets a delivered
         quantity, so such a line would be billed again at every invoice. Returns
         {subscription id: problem} for lines that could not be written."""
-        lines = self.env['sale.order.line'].sudo().with_context(fusion_billing_rating=True).search([
+        lines = self.env['sale.order.line'].sudo().with_context(**{RATING_CONTEXT: True}).search([
             ('order_id', 'in', subscriptions.ids), ('fusion_charge_id', '!=', False), ('qty_delivered', '!=', 0),
             ('order_id.state', '=', 'sale'), ('order_id.subscription_state', 'in', RATED_STATES)])
         problems = {}

@@ -63,7 +63,7 @@ class FusionBillingReconciliation(models.Model):
     # Posted invoices and credit notes
     # ------------------------------------------------------------------
 
-    def _fc_rows_to_post(self, moves):
+    def _rows_to_post(self, moves):
         """The ledger rows that posting the draft customer invoices ``moves`` will write,
         {invoice id: [row values]}, read before Enterprise's posting moves the next invoice
         date on. An invoice already in the ledger (posted, reset to draft, posted again)
@@ -73,21 +73,21 @@ class FusionBillingReconciliation(models.Model):
         if not invoices:
             return {}
         already = set(self.search([('invoice_id', 'in', invoices.ids), ('state', '!=', 'credited')]).invoice_id.ids)
-        return {invoice.id: self._fc_invoice_rows(invoice) for invoice in invoices if invoice.id not in already}
+        return {invoice.id: self._invoice_rows(invoice) for invoice in invoices if invoice.id not in already}
 
-    def _fc_record_posted(self, moves, rows_to_post):
-        """Write the rows (see _fc_rows_to_post) of the invoices of ``moves`` that were
+    def _record_posted(self, moves, rows_to_post):
+        """Write the rows (see _rows_to_post) of the invoices of ``moves`` that were
         posted and mark the periods their credit notes take back; then check late usage and
         start each usage line over on its new window."""
         posted = moves.filtered(lambda move: move.state == 'posted')
-        touched = self._fc_write_rows([row for invoice in posted.filtered(lambda move: move.move_type == 'out_invoice')
+        touched = self._write_rows([row for invoice in posted.filtered(lambda move: move.move_type == 'out_invoice')
                                        for row in rows_to_post.get(invoice.id, ())])
-        touched |= self._fc_credit(posted.filtered(lambda move: move.move_type == 'out_refund'))
+        touched |= self._credit(posted.filtered(lambda move: move.move_type == 'out_refund'))
         if touched:
-            touched._fc_check_late_usage_of_charges()
+            touched._update_late_usage_of_charges()
             self.env['fusion.billing.rating']._rate_subscriptions(touched.subscription_id)
 
-    def _fc_forget_cancelled(self, moves):
+    def _forget_cancelled(self, moves):
         """Undo what cancelled invoices and credit notes did to the ledger: the periods of
         an invoice are handed back (credited: billed again with the next invoice), those of
         a credit note are billed again; then the subscriptions are rated again."""
@@ -95,43 +95,43 @@ class FusionBillingReconciliation(models.Model):
                             ('state', '!=', 'credited')])
         rows.write({'state': 'credited', 'late_quantity': 0.0})
         uncredited = self.browse()
-        for aml, sale_line in self._fc_usage_lines_of(moves.filtered(lambda move: move.move_type == 'out_refund')):
-            uncredited |= self._fc_rows_in(sale_line, aml).filtered(lambda row: row.state == 'credited')
+        for aml, sale_line in self._usage_lines_of(moves.filtered(lambda move: move.move_type == 'out_refund')):
+            uncredited |= self._rows_in(sale_line, aml).filtered(lambda row: row.state == 'credited')
         uncredited.write({'state': 'billed'})
-        uncredited._fc_check_late_usage_of_charges()
+        uncredited._update_late_usage_of_charges()
         subscriptions = rows.subscription_id | uncredited.subscription_id
         if subscriptions:
             self.env['fusion.billing.rating']._rate_subscriptions(subscriptions)
 
-    def _fc_usage_lines_of(self, moves):
+    def _usage_lines_of(self, moves):
         """(invoice line, usage line) of each dated usage line of ``moves``."""
         for aml in moves.invoice_line_ids:
             sale_line = aml.sale_line_ids.filtered('fusion_charge_id')[:1]
             if sale_line and aml.deferred_start_date and aml.deferred_end_date:
                 yield aml, sale_line
 
-    def _fc_rows_in(self, sale_line, aml):
+    def _rows_in(self, sale_line, aml):
         """The rows of ``sale_line``'s charge for the periods starting in ``aml``'s dates."""
         return self.search([
             ('subscription_id', '=', sale_line.order_id.id), ('charge_id', '=', sale_line.fusion_charge_id.id),
             ('period_start', '>=', aml.deferred_start_date), ('period_start', '<=', aml.deferred_end_date)])
 
-    def _fc_invoice_rows(self, invoice):
+    def _invoice_rows(self, invoice):
         """The ledger rows of one posted invoice: one per billing period of each usage line
         it carries (the amount read from the invoice line), and, for every other charge of
         its subscriptions, one per period the invoice closes (what was rated, nothing
         billed: 0 for a quiet period)."""
         rows, billed = [], set()
-        for aml, sale_line in self._fc_usage_lines_of(invoice):
+        for aml, sale_line in self._usage_lines_of(invoice):
             billed.add((sale_line.order_id.id, sale_line.fusion_charge_id.id))
-            rows += self._fc_rows_of_invoice_line(aml, sale_line)
-        rows += self._fc_rows_of_unbilled_charges(invoice, billed)
+            rows += self._rows_of_invoice_line(aml, sale_line)
+        rows += self._rows_of_unbilled_charges(invoice, billed)
         return rows
 
-    def _fc_rows_of_invoice_line(self, aml, sale_line):
+    def _rows_of_invoice_line(self, aml, sale_line):
         subscription, charge = sale_line.order_id, sale_line.fusion_charge_id
         first_day, last_day = aml.deferred_start_date, aml.deferred_end_date
-        periods = aml.fusion_rated_periods or self._fc_rerate(subscription, charge, first_day,
+        periods = aml.fusion_rated_periods or self._rerate(subscription, charge, first_day,
                                                               last_day + timedelta(days=1))
         if not periods:
             # Billed without a breakdown that can be priced again: one row for the whole
@@ -142,16 +142,16 @@ class FusionBillingReconciliation(models.Model):
         currency = aml.currency_id
         billed_total = Decimal(repr(currency.round(aml.price_subtotal)))
         rated = [Decimal(period['amount']) for period in periods]
-        allocated = self._fc_allocate(billed_total, rated, Decimal(repr(currency.rounding)))
+        allocated = self._allocate(billed_total, rated, Decimal(repr(currency.rounding)))
         return [{
-            **self._fc_row_values(subscription, charge, period),
+            **self._row_values(subscription, charge, period),
             'amount': float(amount),
             'invoice_id': aml.move_id.id,
             'invoice_line_id': aml.id,
             'sale_line_id': sale_line.id,
         } for period, amount in zip(periods, allocated)]
 
-    def _fc_rows_of_unbilled_charges(self, invoice, billed):
+    def _rows_of_unbilled_charges(self, invoice, billed):
         """Rows at 0 for the charges an invoice did not bill, over the whole usage periods
         the invoice closes (up to the end of its postpaid lines' periods, or the start of
         its prepaid ones, billed in advance once the previous period is over). A period
@@ -182,11 +182,11 @@ class FusionBillingReconciliation(models.Model):
             for period in rating.periods_for_invoice():
                 if Decimal(period['amount']):
                     period = {**period, 'aggregated_quantity': 0.0, 'billable_quantity': 0.0}
-                rows.append({**self._fc_row_values(subscription, charge, period), 'amount': 0.0,
+                rows.append({**self._row_values(subscription, charge, period), 'amount': 0.0,
                              'invoice_id': invoice.id, 'sale_line_id': sale_line[:1].id})
         return rows
 
-    def _fc_rerate(self, subscription, charge, start, end):
+    def _rerate(self, subscription, charge, start, end):
         """The periods of [start, end) priced now, as an invoice line would carry them."""
         Rating = self.env['fusion.billing.rating']
         window = Rating._given_window(subscription, charge, start, end)
@@ -195,7 +195,7 @@ class FusionBillingReconciliation(models.Model):
             return []
         return ratings[subscription.id, charge.id].periods_for_invoice()
 
-    def _fc_row_values(self, subscription, charge, period):
+    def _row_values(self, subscription, charge, period):
         return {
             'subscription_id': subscription.id,
             'charge_id': charge.id,
@@ -212,7 +212,7 @@ class FusionBillingReconciliation(models.Model):
         }
 
     @staticmethod
-    def _fc_allocate(total, weights, rounding):
+    def _allocate(total, weights, rounding):
         """Split ``total`` over periods in proportion to their rated amounts, to the
         currency's rounding; the last period takes what rounding leaves."""
         if not weights:
@@ -227,7 +227,7 @@ class FusionBillingReconciliation(models.Model):
         shares.append(total - sum(shares))
         return shares
 
-    def _fc_write_rows(self, rows):
+    def _write_rows(self, rows):
         """Create the rows of periods not in the ledger yet; a credited period billed again
         takes the new invoice. A period already billed is never rewritten."""
         if not rows:
@@ -247,13 +247,13 @@ class FusionBillingReconciliation(models.Model):
                 written |= previous
         return written | self.create(to_create)
 
-    def _fc_credit(self, credit_notes):
+    def _credit(self, credit_notes):
         """A posted credit note that takes back the whole amount of a usage line's periods
         marks them credited: they are billed again with the next invoice. A partial
         credit note leaves the periods billed."""
         credited = self.browse()
-        for aml, sale_line in self._fc_usage_lines_of(credit_notes):
-            rows = self._fc_rows_in(sale_line, aml).filtered(lambda row: row.state != 'credited')
+        for aml, sale_line in self._usage_lines_of(credit_notes):
+            rows = self._rows_in(sale_line, aml).filtered(lambda row: row.state != 'credited')
             billed = sum(rows.mapped('amount'))
             if rows and aml.currency_id.compare_amounts(aml.price_subtotal, billed) >= 0:
                 rows.write({'state': 'credited', 'late_quantity': 0.0})
@@ -264,12 +264,12 @@ class FusionBillingReconciliation(models.Model):
     # Late usage
     # ------------------------------------------------------------------
 
-    def _fc_check_late_usage_of(self, subscriptions):
+    def _update_late_usage_of(self, subscriptions):
         """Check the ledger rows of ``subscriptions`` (their state changed what is late)."""
         if subscriptions:
-            self.search([('subscription_id', 'in', subscriptions.ids)])._fc_check_late_usage()
+            self.search([('subscription_id', 'in', subscriptions.ids)])._update_late_usage()
 
-    def _fc_check_late_usage_of_charges(self):
+    def _update_late_usage_of_charges(self):
         """Check every ledger row of the (subscription, charge) pairs of these rows: a row
         written for a later period changes what counts as late for the earlier ones."""
         pairs = {(row.subscription_id.id, row.charge_id.id) for row in self}
@@ -278,15 +278,15 @@ class FusionBillingReconciliation(models.Model):
         domain = ['|'] * (len(pairs) - 1)
         for subscription_id, charge_id in pairs:
             domain += ['&', ('subscription_id', '=', subscription_id), ('charge_id', '=', charge_id)]
-        self.search(domain)._fc_check_late_usage()
+        self.search(domain)._update_late_usage()
 
-    def _fc_check_late_usage(self):
+    def _update_late_usage(self):
         """Compare each billed row's quantity with the period's aggregated quantity now:
         more usage than billed puts the row in ``late_usage`` with the difference."""
         rows = self.filtered(lambda row: row.state != 'credited')
         if not rows:
             return
-        horizons = rows._fc_late_usage_horizons()
+        horizons = rows._late_usage_horizons()
         quantities = self.env['fusion.billing.rating']._aggregate_periods(
             [(row.subscription_id.id, row.metric_id, row.period_start, horizons[row]) for row in rows])
         for row, aggregated_now in zip(rows, quantities):
@@ -298,7 +298,7 @@ class FusionBillingReconciliation(models.Model):
             elif row.state != 'billed' or not float_is_zero(row.late_quantity, precision_digits=QUANTITY_DIGITS):
                 row.write({'state': 'billed', 'late_quantity': 0.0})
 
-    def _fc_late_usage_horizons(self):
+    def _late_usage_horizons(self):
         """{row: the day after the last day whose usage belongs to it}: the day after its
         period, except for the last billed period of a closed subscription that was billed
         up to its end date: everything after it is late there."""

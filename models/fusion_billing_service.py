@@ -8,12 +8,9 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from .. import engine
+from ..const import API_KEY_BYTES, API_KEY_DISPLAY_LENGTH, API_KEY_PREFIX, MANAGER_GROUP
+from ..engine.const import EVENT_WEBHOOK_TEST
 
-API_KEY_PREFIX = 'fbk_'
-API_KEY_BYTES = 32
-# Enough of the key to recognise it in a list, far too little to guess the rest.
-API_KEY_DISPLAY_LENGTH = len(API_KEY_PREFIX) + 8
-MANAGER_GROUP = 'fusion_billing.group_fusion_billing_manager'
 
 
 def hash_api_key(plaintext):
@@ -70,16 +67,16 @@ class FusionBillingService(models.Model):
 
     @api.constrains('webhook_url')
     def _check_webhook_url(self):
-        allow_private = self.env['fusion.billing.webhook']._fc_allow_private_urls()
+        allow_private = self.env['fusion.billing.webhook']._allow_private_urls()
         for service in self.filtered('webhook_url'):
             try:
-                engine.check_webhook_url(service.webhook_url, resolver=self._fc_resolver(),
+                engine.check_webhook_url(service.webhook_url, resolver=self._resolver(),
                                          allow_private=allow_private)
             except engine.UnsafeWebhookUrl as refusal:
                 raise ValidationError(str(refusal)) from None
 
     @api.model
-    def _fc_resolver(self):
+    def _resolver(self):
         """The host name resolver of the SSRF guard: None for the system's DNS."""
         return None
 
@@ -110,7 +107,7 @@ class FusionBillingService(models.Model):
         returned once, to be shown to the manager who asked for it.
         """
         self.ensure_one()
-        self._fc_check_manager(self.env._("Only Fusion Billing managers can generate API keys."))
+        self._ensure_manager(self.env._("Only Fusion Billing managers can generate API keys."))
         plaintext = API_KEY_PREFIX + secrets.token_urlsafe(API_KEY_BYTES)
         self.sudo().write({
             'api_key_hash': hash_api_key(plaintext),
@@ -147,18 +144,18 @@ class FusionBillingService(models.Model):
     def action_regenerate_webhook_secret(self):
         """Button: replace the webhook secret (receivers must be given the new one)."""
         self.ensure_one()
-        self._fc_check_manager(self.env._("Only Fusion Billing managers can replace a webhook secret."))
+        self._ensure_manager(self.env._("Only Fusion Billing managers can replace a webhook secret."))
         self.sudo().webhook_secret = generate_webhook_secret()
         self.message_post(body=self.env._("The webhook secret was replaced."))
 
     def action_send_test_webhook(self):
         """Button: send a test event now and tell how it went."""
         self.ensure_one()
-        self._fc_check_manager(self.env._("Only Fusion Billing managers can send test events."))
-        event = self.env['fusion.billing.webhook']._fc_enqueue(
-            self, 'webhook.test', {'service': self.code, 'message': "Test event from Fusion Billing."},
+        self._ensure_manager(self.env._("Only Fusion Billing managers can send test events."))
+        event = self.env['fusion.billing.webhook']._enqueue(
+            self, EVENT_WEBHOOK_TEST, {'service': self.code, 'message': "Test event from Fusion Billing."},
             f'test:{uuid.uuid4()}')
-        event._fc_deliver()
+        event._deliver()
         if event.state == 'sent':
             message, kind = self.env._("The test event was delivered (HTTP %s).", event.response_status), 'success'
         else:
@@ -166,7 +163,7 @@ class FusionBillingService(models.Model):
         return {'type': 'ir.actions.client', 'tag': 'display_notification',
                 'params': {'message': message, 'type': kind, 'sticky': kind != 'success'}}
 
-    def _fc_check_manager(self, message):
+    def _ensure_manager(self, message):
         """Buttons are also reachable over RPC: the server checks the group, not the view."""
         if not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
             raise AccessError(message)

@@ -1,8 +1,6 @@
 import logging
-from datetime import datetime, timezone
-
 from odoo import api, fields, models, modules
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from .. import engine
@@ -11,15 +9,6 @@ _logger = logging.getLogger(__name__)
 
 # Subscriptions rated per query and per commit.
 RATING_BATCH_SIZE = 1000
-
-def _as_naive_utc(value, field):
-    """Accept an ISO 8601 string or a datetime; return a naive UTC datetime."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value
-    return engine.parse_timestamp(value, field)
-
 
 class FusionBillingUsage(models.Model):
     """An aggregated usage counter pushed by a service for one subscription and metric.
@@ -60,16 +49,16 @@ class FusionBillingUsage(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         usages = super().create(vals_list)
-        usages._fc_flag_late_usage()
+        usages._flag_late_usage()
         return usages
 
     def write(self, vals):
         result = super().write(vals)
         if {'subscription_id', 'metric_id', 'period_start', 'quantity'} & set(vals):
-            self._fc_flag_late_usage()
+            self._flag_late_usage()
         return result
 
-    def _fc_flag_late_usage(self):
+    def _flag_late_usage(self):
         """Usage for a period that was already billed is kept; the ledger row of that
         period shows how much more there is now than was billed. One query finds, for
         each row, the latest ledger row starting on or before it (the only one it can be
@@ -91,7 +80,7 @@ class FusionBillingUsage(models.Model):
             usage_ids=tuple(self.ids),
         ))}
         if reconciliation_ids:
-            self.env['fusion.billing.reconciliation'].sudo().browse(reconciliation_ids)._fc_check_late_usage()
+            self.env['fusion.billing.reconciliation'].sudo().browse(reconciliation_ids)._update_late_usage()
 
     @api.constrains('subscription_id')
     def _check_subscription(self):
@@ -99,56 +88,6 @@ class FusionBillingUsage(models.Model):
             if not usage.subscription_id.is_subscription:
                 raise ValidationError(self.env._("Usage can only be recorded on a subscription; %s is not one.",
                                                  usage.subscription_id.name))
-
-    @api.model
-    def _record_usage(self, subscription, metric_code, quantity, period_start, period_end, idem=None):
-        """Store one usage counter; return the usage record.
-
-        A counter re-sent with the same ``idem`` key for the same subscription and metric
-        updates the stored quantity in place. The same key for another period is refused:
-        a key names one counter, it is never moved.
-        """
-        return self._record_usage_with_result(subscription, metric_code, quantity, period_start, period_end,
-                                              idem)[0]
-
-    @api.model
-    def _record_usage_with_result(self, subscription, metric_code, quantity, period_start, period_end,
-                                  idem=None):
-        """Like _record_usage; return (usage, result), result being created, updated or unchanged."""
-        subscription.ensure_one()
-        metric = self.env['fusion.billing.metric'].search([('code', '=', metric_code)], limit=1)
-        if not metric:
-            raise UserError(self.env._("There is no metric with the code %s.", metric_code))
-        try:
-            quantity = engine.parse_quantity(quantity)
-            period_start = _as_naive_utc(period_start, 'period_start')
-            period_end = _as_naive_utc(period_end, 'period_end')
-            if period_start >= period_end:
-                raise engine.InputError("period_start must be before period_end.", 'period_end')
-            idem = engine.parse_idempotency_key(idem)
-        except engine.InputError as error:
-            raise ValidationError(error.message) from None
-        if idem:
-            existing = self.search([('subscription_id', '=', subscription.id), ('metric_id', '=', metric.id),
-                                    ('idempotency_key', '=', idem)], limit=1)
-            if existing:
-                if (existing.period_start, existing.period_end) != (period_start, period_end):
-                    raise ValidationError(self.env._(
-                        "The idempotency key %s was already used for another period of this subscription "
-                        "and metric.", idem))
-                if existing.quantity == quantity:
-                    return existing, 'unchanged'
-                existing.quantity = quantity
-                return existing, 'updated'
-        usage = self.create({
-            'subscription_id': subscription.id,
-            'metric_id': metric.id,
-            'quantity': quantity,
-            'period_start': period_start,
-            'period_end': period_end,
-            'idempotency_key': idem,
-        })
-        return usage, 'created'
 
     @api.model
     def _aggregate(self, subscription, metric, period_start, period_end):
@@ -178,15 +117,17 @@ class FusionBillingUsage(models.Model):
             while rows := Rating._subscriptions_to_rate(plan, company, after_id, batch_size):
                 after_id = rows[-1][0]
                 for charge in plan_charges:
-                    other_currency = [sid for sid, currency_id in rows if currency_id != charge.currency_id.id]
+                    other_currency = [subscription_id for subscription_id, currency_id in rows
+                                      if currency_id != charge.currency_id.id]
                     if other_currency:
                         _logger.warning(
                             "Fusion Billing: charge %s (%s) not rated on subscriptions %s: their currency is not %s.",
                             charge.id, charge.display_name, other_currency, charge.currency_id.name)
-                subscriptions = self.env['sale.order'].with_company(company).browse([sid for sid, _c in rows])
+                subscriptions = self.env['sale.order'].with_company(company).browse(
+                    [subscription_id for subscription_id, _currency_id in rows])
                 ratings, _problems = Rating.with_company(company)._rate_subscriptions(subscriptions)
                 for charge in plan_charges:
-                    charge._fc_check_thresholds({
+                    charge._notify_thresholds_crossed({
                         subscription_id: rating.period_ratings[-1]
                         for (subscription_id, charge_id), rating in ratings.items()
                         if charge_id == charge.id and rating.period_ratings})

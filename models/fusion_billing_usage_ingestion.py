@@ -1,7 +1,9 @@
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from odoo import api, models
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from odoo.addons.sale_subscription.models.sale_order import SUBSCRIPTION_PROGRESS_STATE
@@ -9,6 +11,11 @@ from odoo.addons.sale_subscription.models.sale_order import SUBSCRIPTION_PROGRES
 from .. import engine
 
 FORBIDDEN_MESSAGE = "Unknown subscription, or not one this service may report usage for."
+
+
+def _as_timestamp(value):
+    """A datetime (naive means UTC) or a date as the API's ISO 8601 text; text unchanged."""
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 @dataclass
@@ -23,6 +30,54 @@ class IngestionResult:
 
 class FusionBillingUsage(models.Model):
     _inherit = 'fusion.billing.usage'
+
+    @api.model
+    def _record_usage(self, subscription, metric_code, quantity, period_start, period_end, idem=None):
+        """Store one usage counter as the API would; return the usage record.
+
+        A counter re-sent with the same ``idem`` key for the same subscription and metric
+        updates the stored quantity in place. The same key for another period is refused:
+        a key names one counter, it is never moved.
+        """
+        return self._record_usage_with_result(subscription, metric_code, quantity, period_start, period_end,
+                                              idem)[0]
+
+    @api.model
+    def _record_usage_with_result(self, subscription, metric_code, quantity, period_start, period_end,
+                                  idem=None, service=None, now=None):
+        """Like _record_usage; return (usage, result), result being created, updated or
+        unchanged. The counter goes through the API's parsing and _record_usage_batch,
+        reported by ``service`` (by default the first service of the subscription's
+        customer). Raises a ValidationError or an AccessError where the API answers 400
+        or 403. A period starting after ``now`` is refused as the API refuses it (the
+        API always passes its clock; server-side callers may state past and future
+        periods alike)."""
+        subscription.ensure_one()
+        service = service or self._reporting_service(subscription)
+        batch = engine.parse_usage_events([{
+            'subscription_id': subscription.id, 'metric': metric_code, 'quantity': quantity,
+            'period_start': _as_timestamp(period_start), 'period_end': _as_timestamp(period_end),
+            'idempotency_key': idem,
+        }], now)
+        outcome = self._record_usage_batch(service, batch.events, batch.problems)
+        if outcome.status == 'forbidden':
+            raise AccessError(self.env._("%(service)s may not report usage for %(subscription)s.",
+                                         service=service.display_name, subscription=subscription.display_name))
+        if outcome.status != 'ok':
+            raise ValidationError("\n".join(problem.message for problem in outcome.problems))
+        return self.browse(outcome.results[0]['id']), outcome.results[0]['result']
+
+    @api.model
+    def _reporting_service(self, subscription):
+        """The first service that reports usage for ``subscription``'s customer."""
+        partners = subscription.partner_id | subscription.partner_id.commercial_partner_id
+        service = self.env['fusion.billing.service'].sudo().search(
+            [('partner_ids', 'in', partners.ids), ('company_id', '=', subscription.company_id.id)],
+            order='id', limit=1)
+        if not service:
+            raise UserError(self.env._("No service reports usage for %s: link its customer to a service first.",
+                                       subscription.partner_id.display_name))
+        return service
 
     @api.model
     def _record_usage_batch(self, service, events, problems=()):
@@ -45,21 +100,21 @@ class FusionBillingUsage(models.Model):
             return IngestionResult('validation_error', problems=problems) if problems else IngestionResult('ok')
         metric_ids = {metric.code: metric.id for metric in self.env['fusion.billing.metric'].search_fetch(
             [('code', 'in', list({event.metric for event in events}))], ['code'])}
-        authorized = self._fc_authorized_subscriptions(service, {event.subscription_id for event in events})
-        routed = self._fc_route_to_renewals(events, authorized)
+        authorized = self._authorized_subscriptions(service, {event.subscription_id for event in events})
+        routed = self._route_to_renewals(events, authorized)
         # A renewal is the service's too only if its customer still is.
         moved = {event.subscription_id for event, sent in zip(routed, events)
                  if event.subscription_id != sent.subscription_id}
-        authorized |= self._fc_authorized_subscriptions(service, moved)
+        authorized |= self._authorized_subscriptions(service, moved)
         events = routed
-        problems += self._fc_same_key_twice_after_routing(events)
+        problems += self._same_key_twice_after_routing(events)
         problems += [engine.Problem(event.index, 'metric', f"There is no metric with the code {event.metric[:50]!r}.")
                      for event in events if event.metric not in metric_ids]
         # The database is asked only about the service's own subscriptions: an answer about
         # another customer's would tell that it exists.
         own = [event for event in events if event.subscription_id in authorized]
-        problems += self._fc_unbillable(own)
-        problems += self._fc_key_conflicts(service, [event for event in own if event.metric in metric_ids],
+        problems += self._unbillable(own)
+        problems += self._key_conflicts(service, [event for event in own if event.metric in metric_ids],
                                            metric_ids)
         if problems:
             return IngestionResult('validation_error', problems=problems)
@@ -67,17 +122,17 @@ class FusionBillingUsage(models.Model):
                      for event in events if event.subscription_id not in authorized]
         if forbidden:
             return IngestionResult('forbidden', problems=forbidden)
-        results = self._fc_upsert_events(service, events, metric_ids)
+        results = self._upsert_events(service, events, metric_ids)
         stored_on = {event.index: event.subscription_id for event in events}
         changed = self.browse([usage_id for _index, usage_id, result in results if result != 'unchanged'])
-        changed._fc_flag_late_usage()
-        self._fc_check_thresholds_after(service, events, metric_ids)
+        changed._flag_late_usage()
+        self._notify_thresholds_crossed_by(service, events, metric_ids)
         return IngestionResult('ok', results=[{'index': index, 'id': usage_id, 'result': result,
                                                'subscription_id': stored_on[index]}
                                               for index, usage_id, result in results])
 
     @api.model
-    def _fc_check_thresholds_after(self, service, events, metric_ids):
+    def _notify_thresholds_crossed_by(self, service, events, metric_ids):
         """Alert thresholds crossed by this batch: one query per charge with a threshold."""
         watched = self.env['fusion.billing.charge'].sudo().search([
             ('metric_id', 'in', list(set(metric_ids.values()))), ('alert_threshold', '>', 0),
@@ -91,11 +146,11 @@ class FusionBillingUsage(models.Model):
             windows = {key: window for key, window in Rating._usage_windows(on_plan).items()
                        if key[1] == charge.id and window.periods}
             ratings, _problems = Rating._rate_windows(windows)
-            charge._fc_check_thresholds({subscription_id: rating.period_ratings[-1]
+            charge._notify_thresholds_crossed({subscription_id: rating.period_ratings[-1]
                                          for (subscription_id, _charge_id), rating in ratings.items()})
 
     @api.model
-    def _fc_same_key_twice_after_routing(self, events):
+    def _same_key_twice_after_routing(self, events):
         """An event for a renewed contract and one for its renewal may end up as the same
         (subscription, metric, key): refused like any key sent twice in a batch."""
         first, problems = {}, []
@@ -112,7 +167,7 @@ class FusionBillingUsage(models.Model):
         return problems
 
     @api.model
-    def _fc_route_to_renewals(self, events, authorized):
+    def _route_to_renewals(self, events, authorized):
         """A renewed contract (Enterprise's ``5_renewed``) lives on as its running renewal:
         usage sent for it from the renewal's start on is stored on the renewal, so apps
         need not switch ids at the exact instant; usage for its own periods stays. One
@@ -139,7 +194,7 @@ class FusionBillingUsage(models.Model):
                 else event for event in events]
 
     @api.model
-    def _fc_authorized_subscriptions(self, service, subscription_ids):
+    def _authorized_subscriptions(self, service, subscription_ids):
         """The ids among ``subscription_ids`` of subscriptions of ``service``'s company
         whose customer, or the customer's company, is one of the service's customers."""
         partner_ids = service.partner_ids.ids
@@ -159,7 +214,7 @@ class FusionBillingUsage(models.Model):
         ))}
 
     @api.model
-    def _fc_unbillable(self, events):
+    def _unbillable(self, events):
         """Problems for ``events`` that could never be billed: on a quotation that was never
         confirmed, or for a period that starts before the subscription does. One query."""
         if not events:
@@ -182,7 +237,7 @@ class FusionBillingUsage(models.Model):
         return problems
 
     @api.model
-    def _fc_key_conflicts(self, service, events, metric_ids):
+    def _key_conflicts(self, service, events, metric_ids):
         """Problems for the keyed ``events`` whose key is stored for another period, or was
         reported by another service (two services may share a customer: neither changes
         what the other reported)."""
@@ -220,7 +275,7 @@ class FusionBillingUsage(models.Model):
         return problems
 
     @api.model
-    def _fc_upsert_events(self, service, events, metric_ids):
+    def _upsert_events(self, service, events, metric_ids):
         """Insert or update the ``events`` in one statement; return (index, id, result)."""
         self.flush_model()
         now = self.env.cr.now()

@@ -10,14 +10,13 @@ from odoo import api, fields, models, modules
 from odoo.tools import SQL, str2bool
 
 from .. import engine
-from ..engine.const import EVENT_TYPES
+from ..const import ALLOW_PRIVATE_PARAMETER
+from ..engine.const import EVENT_TYPES, EVENT_WEBHOOK_TEST
 from ..webhook_client import post_webhook
 
 _logger = logging.getLogger(__name__)
 
 WEBHOOK_STATES = [('pending', "Pending"), ('sent', "Sent"), ('failed', "Failed"), ('dead', "Dead")]
-TEST_EVENT_TYPE = 'webhook.test'
-ALLOW_PRIVATE_PARAMETER = 'fusion_billing.allow_private_webhook_urls'
 
 
 class FusionBillingWebhook(models.Model):
@@ -30,7 +29,7 @@ class FusionBillingWebhook(models.Model):
 
     service_id = fields.Many2one('fusion.billing.service', required=True, ondelete='cascade', index=True,
                                  readonly=True)
-    event_type = fields.Selection([(code, code) for code in EVENT_TYPES] + [(TEST_EVENT_TYPE, TEST_EVENT_TYPE)],
+    event_type = fields.Selection([(code, code) for code in EVENT_TYPES] + [(EVENT_WEBHOOK_TEST, EVENT_WEBHOOK_TEST)],
                                   required=True, readonly=True)
     event_id = fields.Char(required=True, readonly=True, copy=False, default=lambda self: str(uuid.uuid4()),
                            help="Sent as X-Fusion-Event-Id.")
@@ -56,7 +55,7 @@ class FusionBillingWebhook(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _fc_enqueue(self, service, event_type, data, event_key):
+    def _enqueue(self, service, event_type, data, event_key):
         """Queue one event for ``service``, in the current transaction, as superuser.
 
         The body is built and signed once, here: every attempt sends these exact bytes.
@@ -99,18 +98,18 @@ class FusionBillingWebhook(models.Model):
         """
         auto_commit = not modules.module.current_test
         if auto_commit:
-            # Each claim opens its own transaction (see _fc_claim_due_event).
+            # Each claim opens its own transaction (see _claim_due_event).
             self.env['ir.cron']._commit_progress()
         delivered = self.browse()
-        while event := self._fc_claim_due_event(exclude=delivered, new_transaction=auto_commit):
-            event._fc_deliver()
+        while event := self._claim_due_event(exclude=delivered, new_transaction=auto_commit):
+            event._deliver()
             delivered |= event
             if auto_commit and not self.env['ir.cron']._commit_progress(processed=1):
                 break
         return delivered
 
     @api.model
-    def _fc_claim_due_event(self, exclude=(), new_transaction=False):
+    def _claim_due_event(self, exclude=(), new_transaction=False):
         """Lock and return one due event (pending, or failed and due for a retry).
 
         ``new_transaction``: the claim is the first statement of its transaction, which
@@ -132,7 +131,7 @@ class FusionBillingWebhook(models.Model):
         ))
         return self.browse(rows[0][0]) if rows else self.browse()
 
-    def _fc_deliver(self):
+    def _deliver(self):
         """Send this event once and record the outcome: sent, failed with its next retry, or dead."""
         self.ensure_one()
         event = self.sudo()
@@ -147,8 +146,8 @@ class FusionBillingWebhook(models.Model):
                                               attempt, calendar.timegm(now.timetuple()))
             try:
                 response = post_webhook(service.webhook_url, event.body.encode('utf-8'), headers,
-                                        allow_private=self._fc_allow_private_urls(),
-                                        resolver=self.env['fusion.billing.service']._fc_resolver())
+                                        allow_private=self._allow_private_urls(),
+                                        resolver=self.env['fusion.billing.service']._resolver())
                 status = response.status
                 retry_after = engine.parse_retry_after(response.retry_after, now) if status in (429, 503) else None
                 if not 200 <= status < 300:
@@ -172,7 +171,7 @@ class FusionBillingWebhook(models.Model):
         event.write(values)
 
     @api.model
-    def _fc_allow_private_urls(self):
+    def _allow_private_urls(self):
         """True when development lets webhooks go to http and private addresses."""
         return str2bool(self.env['ir.config_parameter'].sudo().get_param(ALLOW_PRIVATE_PARAMETER, 'False'))
 
@@ -182,13 +181,13 @@ class FusionBillingWebhook(models.Model):
 
     def action_retry_now(self):
         """Button: make failed events due now."""
-        self.env['fusion.billing.service']._fc_check_manager(
+        self.env['fusion.billing.service']._ensure_manager(
             self.env._("Only Fusion Billing managers can retry webhook events."))
         self.filtered(lambda event: event.state == 'failed').sudo().write({'next_retry_at': fields.Datetime.now()})
 
     def action_requeue(self):
         """Button: give dead events a fresh round of attempts."""
-        self.env['fusion.billing.service']._fc_check_manager(
+        self.env['fusion.billing.service']._ensure_manager(
             self.env._("Only Fusion Billing managers can requeue webhook events."))
         self.filtered(lambda event: event.state == 'dead').sudo().write({
             'state': 'pending', 'attempts': 0, 'next_retry_at': False})

@@ -1,7 +1,8 @@
 from odoo import models
 from odoo.http import request
 
-from ..controllers.main import API_PREFIX, api_error
+from ..const import API_PREFIX
+from ..controllers.main import api_error
 
 
 class IrHttp(models.AbstractModel):

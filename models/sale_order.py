@@ -1,11 +1,9 @@
-from markupsafe import Markup
-
 from odoo import api, fields, models
-from odoo.tools import format_amount, formatLang
+from odoo.tools import formatLang
 
 from .. import engine
+from ..const import BILLING_USER_GROUP
 
-BILLING_USER_GROUP = 'fusion_billing.group_fusion_billing_user'
 
 
 class SaleOrder(models.Model):
@@ -23,7 +21,7 @@ class SaleOrder(models.Model):
                                         compute_sudo=True, groups=BILLING_USER_GROUP,
                                         help="Excluded: usage from this moment on belongs to the next period.")
     fusion_usage_summary = fields.Html(string="Open Period Usage", compute='_compute_fusion_open_period',
-                                       compute_sudo=True, sanitize=False, groups=BILLING_USER_GROUP)
+                                       compute_sudo=True, groups=BILLING_USER_GROUP)
 
     @api.depends('fusion_usage_ids')
     def _compute_fusion_usage_count(self):
@@ -118,22 +116,18 @@ class SaleOrder(models.Model):
         }
 
     def _fc_render_usage_summary(self, summary):
-        """Render the open period's usage per charge as an HTML table (values escaped)."""
-        if not summary:
-            return Markup('<p class="text-muted">%s</p>') % self.env._("No usage charge on this plan.")
-        header = Markup('').join(Markup('<th class="%s">%s</th>') % (css, label) for css, label in (
-            ('', self.env._("Charge")), ('text-end', self.env._("Aggregated")),
-            ('text-end', self.env._("Included")), ('text-end', self.env._("Billable")),
-            ('text-end', self.env._("Amount so far"))))
-        rows = Markup('').join(
-            Markup('<tr><td>%s</td><td class="text-end">%s %s</td><td class="text-end">%s</td>'
-                   '<td class="text-end">%s</td><td class="text-end">%s</td></tr>') % (
-                line['charge'], formatLang(self.env, line['aggregated_quantity']), line['unit'],
-                formatLang(self.env, line['included_quantity']), formatLang(self.env, line['billable_quantity']),
-                format_amount(self.env, line['amount'], self.env['res.currency'].browse(line['currency_id'])))
-            for line in summary)
-        return Markup('<table class="table table-sm o_fusion_usage_summary"><thead><tr>%s</tr></thead>'
-                      '<tbody>%s</tbody></table>') % (header, rows)
+        """Render the open period's usage per charge (the usage_summary template)."""
+        currencies = self.env['res.currency'].browse({line['currency_id'] for line in summary})
+        lines = [{**line,
+                  'aggregated_quantity': formatLang(self.env, line['aggregated_quantity'],
+                                                    digits=engine.decimal_places(line['aggregated_quantity'])),
+                  'included_quantity': formatLang(self.env, line['included_quantity'],
+                                                  digits=engine.decimal_places(line['included_quantity'])),
+                  'billable_quantity': formatLang(self.env, line['billable_quantity'],
+                                                  digits=engine.decimal_places(line['billable_quantity'])),
+                  'currency': currencies.browse(line['currency_id'])}
+                 for line in summary]
+        return self.env['ir.qweb']._render('fusion_billing.usage_summary', {'lines': lines})
 
     def action_view_fusion_usage(self):
         """Smart button: the subscription's usage rows."""

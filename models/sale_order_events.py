@@ -8,6 +8,7 @@ from odoo.addons.sale_subscription.models.sale_order import (
     SUBSCRIPTION_PROGRESS_STATE,
 )
 
+from ..const import DEFER_STATE_EVENTS
 from ..engine.const import (
     EVENT_PAYMENT_FAILED,
     EVENT_SUBSCRIPTION_REACTIVATED,
@@ -16,13 +17,9 @@ from ..engine.const import (
 )
 from ..engine.webhooks import canonical_json
 
-# Set while Enterprise closes or reopens a contract: it writes the state first and the
-# close reason and end date after, so the events wait for the whole change.
-DEFER_STATE_EVENTS = 'fusion_billing_defer_state_events'
-
 
 class SaleOrder(models.Model):
-    _inherit = 'sale.order'
+    _inherit = 'sale.order'  # pylint: disable=consider-merging-classes-inherited
 
     def write(self, vals):
         if 'subscription_state' not in vals or self.env.context.get(DEFER_STATE_EVENTS):
@@ -141,5 +138,5 @@ class SaleOrder(models.Model):
         Webhook = self.env['fusion.billing.webhook'].sudo()
         events = Webhook.browse()
         for service in services:
-            events |= Webhook._fc_enqueue(service, event_type, data, event_key)
+            events |= Webhook._enqueue(service, event_type, data, event_key)
         return events

@@ -7,8 +7,7 @@ class SaleOrder(models.Model):
     """Where Enterprise's invoicing meets the rating: the usage lines hold their whole
     window when Enterprise collects them, and only invoicing paths write them."""
 
-
-    _inherit = 'sale.order'
+    _inherit = 'sale.order'  # pylint: disable=consider-merging-classes-inherited
 
     def _recurring_invoice_get_subscriptions(self, grouped=False, batch_size=30):
         # The invoicing cron's batch, before Enterprise collects its invoiceable lines: a
@@ -50,12 +49,12 @@ class SaleOrder(models.Model):
             # an empty closing window brings them to 0.
             closed._fc_rate_for_invoicing()
         # Once closed, usage after the end date can no longer be billed: it is late.
-        self.env['fusion.billing.reconciliation'].sudo()._fc_check_late_usage_of(closed)
+        self.env['fusion.billing.reconciliation'].sudo()._update_late_usage_of(closed)
         return result
 
     def set_open(self):
         result = super().set_open()
-        self.env['fusion.billing.reconciliation'].sudo()._fc_check_late_usage_of(self)
+        self.env['fusion.billing.reconciliation'].sudo()._update_late_usage_of(self)
         return result
 
     def _fc_rate_for_invoicing(self, raise_errors=False):

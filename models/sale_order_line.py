@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from .sale_order import BILLING_USER_GROUP
+from ..const import BILLING_USER_GROUP, RATING_CONTEXT
 
 
 class SaleOrderLine(models.Model):
@@ -40,7 +40,7 @@ class SaleOrderLine(models.Model):
         # A contract renewed by Enterprise is locked, but its last period may still get
         # late usage before its final invoice: the rating keeps its usage lines right.
         protected = super()._get_protected_fields()
-        if self.env.context.get('fusion_billing_rating') and all(self.sudo().mapped('fusion_charge_id')):
+        if self.env.context.get(RATING_CONTEXT) and all(self.sudo().mapped('fusion_charge_id')):
             return [name for name in protected if name not in ('name', 'price_unit')]
         return protected
 

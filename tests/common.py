@@ -1,7 +1,8 @@
+import json
 from datetime import datetime
 
 from odoo import Command
-from odoo.tests import TransactionCase, freeze_time, new_test_user
+from odoo.tests import HttpCase, TransactionCase, freeze_time, new_test_user
 
 
 class FusionBillingCase(TransactionCase):
@@ -87,8 +88,26 @@ class FusionBillingCase(TransactionCase):
         return order
 
     def _record(self, quantity, start, end, key=None, metric='api_calls', subscription=None):
+        """Report usage through the API's own path; return (usage, result)."""
         return self.env['fusion.billing.usage']._record_usage_with_result(
             subscription or self.subscription, metric, quantity, start, end, key)
+
+    def _events(self, event_type=None):
+        """The webhook events queued, of ``event_type`` if given."""
+        domain = [('event_type', '=', event_type)] if event_type else []
+        return self.env['fusion.billing.webhook'].search(domain)
+
+    def _usage_line(self, charge=None, subscription=None):
+        return (subscription or self.subscription).order_line.filtered(
+            lambda line: line.fusion_charge_id == (charge or self.charge))
+
+    def _store_row(self, quantity, start, end, metric='api_calls', subscription=None):
+        """Write a usage row directly, as an administrator's import would: for rows the
+        API refuses, such as usage before the subscription's start."""
+        return self.env['fusion.billing.usage'].create({
+            'subscription_id': (subscription or self.subscription).id,
+            'metric_id': self.env['fusion.billing.metric'].search([('code', '=', metric)]).id,
+            'quantity': quantity, 'period_start': start, 'period_end': end})
 
 
 class BillingCycleCase(FusionBillingCase):
@@ -124,10 +143,6 @@ class BillingCycleCase(FusionBillingCase):
         with freeze_time(when):
             self.Usage._cron_rate_open_periods()
 
-    def _usage_line(self, charge=None, subscription=None):
-        return (subscription or self.subscription).order_line.filtered(
-            lambda line: line.fusion_charge_id == (charge or self.charge))
-
     def _invoice_line(self, invoice, charge=None):
         return invoice.invoice_line_ids.filtered(
             lambda aml: aml.sale_line_ids.fusion_charge_id == (charge or self.charge))
@@ -135,6 +150,33 @@ class BillingCycleCase(FusionBillingCase):
     def _reconciliation(self, charge=None, subscription=None):
         return self.Reconciliation.search([('subscription_id', '=', (subscription or self.subscription).id),
                                            ('charge_id', '=', (charge or self.charge).id)], order='period_start')
+
+
+class UsageApiCase(FusionBillingCase, HttpCase):
+    """Real HTTP requests to the usage API, with the service's API key."""
+
+    URL = '/fusion_billing/v1/usage'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.key = cls.service._generate_api_key()
+
+    def _event(self, **values):
+        """One usage event of the request body; a value of ``...`` leaves the field out."""
+        event = {'subscription_id': self.subscription.id, 'metric': 'api_calls', 'quantity': 1200,
+                 'period_start': '2026-11-01T00:00:00Z', 'period_end': '2026-11-01T01:00:00Z',
+                 'idempotency_key': 'app-7:api_calls:2026-11-01T00'}
+        event.update(values)
+        return {name: value for name, value in event.items() if value is not ...}
+
+    def _post(self, payload=None, raw=None, key=..., content_type='application/json', method='POST'):
+        headers = {'Content-Type': content_type} if content_type else {}
+        key = self.key if key is ... else key
+        if key is not None:
+            headers['Authorization'] = f'Bearer {key}'
+        data = raw if raw is not None else json.dumps(payload if payload is not None else {}).encode()
+        return self.url_open(self.URL, data=data, headers=headers, method=method)
 
 
 def utc(*args):

@@ -6,8 +6,7 @@ from odoo.exceptions import UserError
 from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.fusion_billing import engine
-
+from .. import engine
 from .common import BillingCycleCase, utc
 
 

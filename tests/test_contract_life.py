@@ -3,8 +3,7 @@ from datetime import date
 
 from odoo.tests import freeze_time, tagged
 
-from odoo.addons.fusion_billing import engine
-
+from .. import engine
 from .common import BillingCycleCase, utc
 
 
@@ -17,9 +16,6 @@ class TestContractLife(BillingCycleCase):
     def setUpClass(cls):
         super().setUpClass()
         cls._enable_webhooks()
-
-    def _events(self, event_type):
-        return self.env['fusion.billing.webhook'].search([('event_type', '=', event_type)])
 
     def _send(self, subscription_id, quantity, start, end, key):
         """Usage as the API stores it (the batch path), for ``subscription_id``."""

@@ -2,9 +2,9 @@ import json
 from unittest.mock import patch
 
 from odoo import Command
-from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
+from odoo.tests import freeze_time, new_test_user, tagged
 
-from .common import FusionBillingCase, utc
+from .common import FusionBillingCase, UsageApiCase, utc
 
 
 @tagged('post_install', '-at_install')
@@ -21,10 +21,6 @@ class TestSubscriptionEvents(FusionBillingCase):
             'webhook_event_types': [Command.set(cls.env.ref('fusion_billing.event_type_payment_failed').ids)]})
         cls.unlinked = cls.env['fusion.billing.service'].create({
             'name': 'Other app', 'code': 'unlinked', 'webhook_url': 'http://127.0.0.1:9/unlinked'})
-
-    def _events(self, event_type=None):
-        domain = [('event_type', '=', event_type)] if event_type else []
-        return self.env['fusion.billing.webhook'].search(domain)
 
     def test_closing_sends_terminated_once_to_the_interested_service(self):
         self.subscription.set_close()
@@ -98,9 +94,6 @@ class TestPaymentEvents(FusionBillingCase):
             invoice = self.subscription.with_context(recurring_automatic=True)._create_invoices(final=True)
         return invoice
 
-    def _events(self, event_type):
-        return self.env['fusion.billing.webhook'].search([('event_type', '=', event_type)])
-
     def test_paid_invoice_sends_payment_succeeded_once(self):
         invoice = self._invoice()
         invoice.action_post()
@@ -134,7 +127,7 @@ class TestPaymentEvents(FusionBillingCase):
 
 @tagged('post_install', '-at_install')
 @freeze_time('2026-11-20 10:00:00')
-class TestThresholdEvent(FusionBillingCase, HttpCase):
+class TestThresholdEvent(UsageApiCase):
     """usage.threshold_reached: once per subscription, charge and period."""
 
     @classmethod
@@ -142,36 +135,33 @@ class TestThresholdEvent(FusionBillingCase, HttpCase):
         super().setUpClass()
         cls._enable_webhooks()
         cls.charge.alert_threshold = 1000
-        cls.key = cls.service._generate_api_key()
 
-    def _post(self, quantity, key):
-        response = self.url_open('/fusion_billing/v1/usage', data=json.dumps({'events': [{
-            'subscription_id': self.subscription.id, 'metric': 'api_calls', 'quantity': quantity,
-            'period_start': '2026-11-05T00:00:00Z', 'period_end': '2026-11-05T01:00:00Z',
-            'idempotency_key': key}]}).encode(),
-            headers={'Authorization': f'Bearer {self.key}', 'Content-Type': 'application/json'})
+    def _report(self, quantity, key):
+        response = self._post({'events': [self._event(quantity=quantity, idempotency_key=key,
+                                                      period_start='2026-11-05T00:00:00Z',
+                                                      period_end='2026-11-05T01:00:00Z')]})
         self.assertEqual(response.status_code, 200, response.text)
 
-    def _events(self):
-        return self.env['fusion.billing.webhook'].search([('event_type', '=', 'usage.threshold_reached')])
+    def _threshold_events(self):
+        return self._events('usage.threshold_reached')
 
     def test_two_posts_and_three_cron_runs_give_one_event(self):
-        self._post(600, 'a')
-        self.assertFalse(self._events())
-        self._post(600, 'b')
-        [event] = self._events()
+        self._report(600, 'a')
+        self.assertFalse(self._threshold_events())
+        self._report(600, 'b')
+        [event] = self._threshold_events()
         data = json.loads(event.body)['data']
         self.assertEqual((data['quantity'], data['threshold'], data['metric']), (1200.0, 1000.0, 'api_calls'))
         self.assertEqual(data['period'], {'start': '2026-11-01T00:00:00Z', 'end': '2026-12-01T00:00:00Z'})
         for _run in range(3):
             self.env['fusion.billing.usage']._cron_rate_open_periods()
-        self.assertEqual(len(self._events()), 1)
+        self.assertEqual(len(self._threshold_events()), 1)
 
     def test_crossing_seen_by_the_cron(self):
         self._record(1500, utc(2026, 11, 5), utc(2026, 11, 6))
         self.env['fusion.billing.usage']._cron_rate_open_periods()
         self.env['fusion.billing.usage']._cron_rate_open_periods()
-        self.assertEqual(len(self._events()), 1)
+        self.assertEqual(len(self._threshold_events()), 1)
 
 
 @tagged('post_install', '-at_install')

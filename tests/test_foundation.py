@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from odoo.tests import TransactionCase, tagged
 
-from odoo.addons.fusion_billing import engine
+from .. import engine
 
 
 @tagged('post_install', '-at_install')

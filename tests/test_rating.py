@@ -18,10 +18,6 @@ class TestRating(FusionBillingCase):
     def _rate(self):
         self.Usage._cron_rate_open_periods()
 
-    def _line(self, subscription=None, charge=None):
-        return (subscription or self.subscription).order_line.filtered(
-            lambda line: line.fusion_charge_id == (charge or self.charge))
-
     def _set_charge(self, **values):
         self.charge.write(values)
         return self.charge
@@ -35,24 +31,35 @@ class TestRating(FusionBillingCase):
         self._record(1000, utc(2026, 11, 1), utc(2026, 11, 2), key='h1')
         self._record(500, utc(2026, 11, 2), utc(2026, 11, 3), key='h2')
         self._rate()
-        line = self._line()
+        line = self._usage_line()
         self.assertRecordValues(line, [{'product_id': self.usage_product.id, 'fusion_charge_id': self.charge.id,
                                         'qty_delivered': 1, 'price_unit': 18.75}])
         self.assertLineAmount(line, 18.75)
-        self.assertIn('1,500 calls, 0 included, 1,500 billable', line.name)
-        self.assertIn('1,500 x 0.0125', line.name)
+        self.assertEqual(line.name, "API calls: 1,500 calls, 0 included, 1,500 billable\n"
+                                    "1,500 calls × $\N{NO-BREAK SPACE}0.0125")
+
+    def test_line_text_is_written_in_the_customers_language(self):
+        self.env['res.lang']._activate_lang('fr_FR')
+        french = self.env['res.lang']._lang_get('fr_FR')
+        self.customer.lang = 'fr_FR'
+        self._record(1500, utc(2026, 11, 1), utc(2026, 11, 2), key='h1')
+        self._rate()
+        name = self._usage_line().name
+        self.assertIn(f"1{french.thousands_sep}500 calls", name, "numbers in the customer's format")
+        self.assertIn(f"0{french.decimal_point}0125", name, "the price keeps all its decimals")
+        self.assertNotIn("1,500", name)
 
     def test_standard_price_that_fits_keeps_units_and_unit_price(self):
         self._set_charge(price=0.5, included_quantity=100)
         self._record(1600, utc(2026, 11, 3), utc(2026, 11, 4))
         self._rate()
-        self.assertRecordValues(self._line(), [{'qty_delivered': 1500, 'price_unit': 0.5}])
+        self.assertRecordValues(self._usage_line(), [{'qty_delivered': 1500, 'price_unit': 0.5}])
 
     def test_package_charge_end_to_end(self):
         self._set_charge(charge_model='package', unit_batch=100, price=5, included_quantity=50)
         self._record(251, utc(2026, 11, 3), utc(2026, 11, 4))
         self._rate()
-        self.assertLineAmount(self._line(), 15)  # 201 billable -> 3 packages
+        self.assertLineAmount(self._usage_line(), 15)  # 201 billable -> 3 packages
 
     def test_graduated_charge_end_to_end(self):
         self._set_charge(charge_model='graduated', included_quantity=1000, tier_ids=[
@@ -61,9 +68,11 @@ class TestRating(FusionBillingCase):
         self._record(20700, utc(2026, 11, 3), utc(2026, 11, 4))
         self._rate()
         # 10,000 x 0.01 + 9,700 x 0.005 + 10 = 158.5
-        line = self._line()
+        line = self._usage_line()
         self.assertLineAmount(line, 158.5)
-        self.assertIn('Graduated tiers: 0-10,000 at 0.01; above 10,000 at 0.005 + 10', line.name)
+        self.assertEqual(line.name.splitlines()[1:], [
+            "Graduated tiers:", "0 to 10,000 calls at $\N{NO-BREAK SPACE}0.01",
+            "above 10,000 calls at $\N{NO-BREAK SPACE}0.005 + $\N{NO-BREAK SPACE}10.00"])
 
     def test_volume_charge_end_to_end(self):
         self._set_charge(charge_model='volume', tier_ids=[
@@ -71,19 +80,19 @@ class TestRating(FusionBillingCase):
             Command.create({'up_to': 0, 'unit_price': 0.013})])
         self._record(1000, utc(2026, 11, 3), utc(2026, 11, 4), key='v')
         self._rate()
-        self.assertLineAmount(self._line(), 21)
+        self.assertLineAmount(self._usage_line(), 21)
         self._record(1001, utc(2026, 11, 3), utc(2026, 11, 4), key='v')
         self._rate()
-        self.assertLineAmount(self._line(), 13.01)  # 1,001 x 0.013 = 13.013
+        self.assertLineAmount(self._usage_line(), 13.01)  # 1,001 x 0.013 = 13.013
 
     def test_window_edges(self):
-        self._record(1, utc(2026, 10, 31, 23, 59), utc(2026, 11, 1), key='before')
+        self._store_row(1, utc(2026, 10, 31, 23, 59), utc(2026, 11, 1))
         self._record(10, utc(2026, 11, 1), utc(2026, 11, 1, 1), key='first')
         self._record(100, utc(2026, 11, 30, 23), utc(2026, 12, 1), key='last')
         self._record(1000, utc(2026, 12, 1), utc(2026, 12, 1, 1), key='next')
         self.charge.price = 1
         self._rate()
-        self.assertRecordValues(self._line(), [{'qty_delivered': 110, 'price_unit': 1}])
+        self.assertRecordValues(self._usage_line(), [{'qty_delivered': 110, 'price_unit': 1}])
 
     def test_charge_only_rates_its_plan_and_running_subscriptions(self):
         yearly = self.env.ref('sale_subscription.subscription_plan_year')
@@ -96,19 +105,19 @@ class TestRating(FusionBillingCase):
             self._record(100, utc(2026, 11, 3), utc(2026, 11, 4), subscription=subscription)
         self._record(100, utc(2026, 11, 3), utc(2026, 11, 4))
         self._rate()
-        self.assertTrue(self._line())
+        self.assertTrue(self._usage_line())
         for subscription in (other_plan, paused, churned):
             self.assertFalse(subscription.order_line.fusion_charge_id, subscription.subscription_state)
 
     def test_nothing_to_bill_creates_no_line_and_zeroes_an_existing_one(self):
         self._rate()
-        self.assertFalse(self._line())
+        self.assertFalse(self._usage_line())
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4), key='k')
         self._rate()
-        self.assertLineAmount(self._line(), 10)
+        self.assertLineAmount(self._usage_line(), 10)
         self._record(0, utc(2026, 11, 3), utc(2026, 11, 4), key='k')
         self._rate()
-        self.assertRecordValues(self._line(), [{'qty_delivered': 0}])
+        self.assertRecordValues(self._usage_line(), [{'qty_delivered': 0}])
 
     def test_rating_again_updates_the_same_line_quietly(self):
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
@@ -118,8 +127,8 @@ class TestRating(FusionBillingCase):
         self._record(800, utc(2026, 11, 4), utc(2026, 11, 5))
         self._rate()
         self._rate()
-        self.assertEqual(len(self._line()), 1)
-        self.assertLineAmount(self._line(), 20)
+        self.assertEqual(len(self._usage_line()), 1)
+        self.assertLineAmount(self._usage_line(), 20)
         self.assertEqual(len(self.subscription.message_ids), messages, "no chatter noise")
         self.assertEqual(len(self.subscription.order_log_ids), logs, "no MRR log")
         self.assertEqual(self.subscription.recurring_monthly, mrr)
@@ -130,7 +139,7 @@ class TestRating(FusionBillingCase):
         self.subscription._create_invoices(final=True)
         self._record(1600, utc(2026, 11, 3), utc(2026, 11, 4), key='k')
         self._rate()
-        self.assertLineAmount(self._line(), 10)
+        self.assertLineAmount(self._usage_line(), 10)
 
     def test_subscription_in_another_currency_is_skipped(self):
         other_currency = self.env.ref('base.EUR' if self.currency.name != 'EUR' else 'base.USD')
@@ -146,7 +155,7 @@ class TestRating(FusionBillingCase):
             self._rate()
         self.assertIn(str(subscription.id), logs.output[0])
         self.assertFalse(subscription.order_line.fusion_charge_id)
-        self.assertTrue(self._line())
+        self.assertTrue(self._usage_line())
 
     def test_one_broken_subscription_does_not_stop_the_batch(self):
         broken = self._create_subscription(self.customer)
@@ -166,7 +175,7 @@ class TestRating(FusionBillingCase):
             self._rate()
         self.assertFalse(broken.order_line.fusion_charge_id)
         for subscription in (self.subscription, healthy):
-            self.assertLineAmount(self._line(subscription), 10)
+            self.assertLineAmount(self._usage_line(subscription=subscription), 10)
 
     def test_period_after_an_invoice_starts_after_the_invoiced_days(self):
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
@@ -179,7 +188,7 @@ class TestRating(FusionBillingCase):
             self._rate()
         # The line was not reset yet (that is the invoicing cycle's job): it now holds
         # the December usage only, rated over [2026-12-01, 2027-01-01).
-        self.assertLineAmount(self._line(), 1)
+        self.assertLineAmount(self._usage_line(), 1)
 
     def test_new_usage_lines_follow_analytic_distribution_models(self):
         analytic_plan = self.env['account.analytic.plan'].create({'name': 'Projects'})
@@ -188,7 +197,7 @@ class TestRating(FusionBillingCase):
             'partner_id': self.customer.id, 'analytic_distribution': {str(account.id): 100}})
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
         self._rate()
-        self.assertEqual(self._line().analytic_distribution, {str(account.id): 100})
+        self.assertEqual(self._usage_line().analytic_distribution, {str(account.id): 100})
 
     def test_rate_usage_for_given_subscriptions_and_window(self):
         self._record(800, utc(2026, 11, 3), utc(2026, 11, 4))
@@ -196,5 +205,5 @@ class TestRating(FusionBillingCase):
         ratings = (self.subscription | other)._fc_rate_usage(self.charge, utc(2026, 11, 1), utc(2026, 12, 1))
         self.assertEqual({key: float(rating.amount) for key, rating in ratings.items()},
                          {self.subscription.id: 10.0, other.id: 0.0})
-        self.assertLineAmount(self._line(), 10)
-        self.assertFalse(self._line(other))
+        self.assertLineAmount(self._usage_line(), 10)
+        self.assertFalse(self._usage_line(subscription=other))

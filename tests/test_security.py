@@ -72,7 +72,7 @@ class TestManagerOnlyButtons(FusionBillingCase):
 
     def test_a_billing_user_cannot_requeue_retry_or_send_test_events(self):
         self._enable_webhooks()
-        event = self.env['fusion.billing.webhook']._fc_enqueue(
+        event = self.env['fusion.billing.webhook']._enqueue(
             self.service, 'subscription.terminated', {'subscription_id': 1}, 'cause-rpc')
         event.write({'state': 'dead', 'attempts': 8})
         as_user = event.with_user(self.billing_user)

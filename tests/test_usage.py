@@ -1,11 +1,10 @@
 import random
 from datetime import timedelta
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
-from odoo.addons.fusion_billing import engine
-
+from .. import engine
 from .common import FusionBillingCase, utc
 
 NOV_1, NOV_2, DEC_1 = utc(2026, 11, 1), utc(2026, 11, 2), utc(2026, 12, 1)
@@ -64,8 +63,10 @@ class TestRecordUsage(FusionBillingCase):
 
     def test_usage_only_on_subscriptions(self):
         order = self.env['sale.order'].create({'partner_id': self.customer.id})
-        with self.assertRaisesRegex(ValidationError, 'not one'):
+        with self.assertRaises(AccessError, msg="the API's answer: not one of the service's subscriptions"):
             self._record(1, NOV_1, NOV_2, subscription=order)
+        with self.assertRaisesRegex(ValidationError, 'not one'):
+            self._store_row(1, NOV_1, NOV_2, subscription=order)
 
 
 @tagged('post_install', '-at_install')
@@ -76,7 +77,7 @@ class TestAggregate(FusionBillingCase):
 
     def _store(self, metric, rows):
         for start, quantity in rows:
-            self._record(quantity, start, utc(2026, 11, 30, 23), metric=metric.code)
+            self._store_row(quantity, start, utc(2026, 11, 30, 23), metric=metric.code)
 
     def test_no_rows_is_zero_for_every_aggregation(self):
         for metric in self.metrics:
@@ -107,7 +108,7 @@ class TestAggregate(FusionBillingCase):
             self.env['fusion.billing.usage'].search([('subscription_id', '=', self.subscription.id)]).unlink()
             for _row in range(40):
                 start = utc(2026, 10, 25) + timedelta(hours=generator.randrange(0, 24 * 45))
-                self._record(generator.choice([0, 1, 2.5, 7, 7, 1000, 12345.6789]), start,
+                self._store_row(generator.choice([0, 1, 2.5, 7, 7, 1000, 12345.6789]), start,
                              start + timedelta(hours=1), metric=metric.code)
             rows = self.env['fusion.billing.usage'].search([('subscription_id', '=', self.subscription.id)])
             oracle = engine.aggregate(metric.aggregation, engine.rows_in_window(

@@ -9,42 +9,25 @@ from odoo import Command
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.fusion_billing import engine
-from odoo.addons.fusion_billing.controllers.main import read_body
-from odoo.addons.fusion_billing.engine.const import MAX_REQUEST_BYTES
-
-from .common import FusionBillingCase, utc
+from .. import engine
+from ..controllers.main import read_body
+from ..engine.const import MAX_REQUEST_BYTES
+from .common import FusionBillingCase, UsageApiCase, utc
 
 URL = '/fusion_billing/v1/usage'
 
 
 @tagged('post_install', '-at_install')
-class TestUsageApi(FusionBillingCase, HttpCase):
+class TestUsageApi(UsageApiCase):
     """POST /fusion_billing/v1/usage with real HTTP requests."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.key = cls.service._generate_api_key()
         cls.other_customer = cls.env['res.partner'].create({'name': 'Globex'})
         cls.other_subscription = cls._create_subscription(cls.other_customer)
         cls.plain_order = cls.env['sale.order'].create({'partner_id': cls.customer.id})
         cls.api_user = cls.env.ref('fusion_billing.user_fusion_billing_api')
-
-    def _event(self, **values):
-        event = {'subscription_id': self.subscription.id, 'metric': 'api_calls', 'quantity': 1200,
-                 'period_start': '2026-11-01T00:00:00Z', 'period_end': '2026-11-01T01:00:00Z',
-                 'idempotency_key': 'app-7:api_calls:2026-11-01T00'}
-        event.update(values)
-        return {name: value for name, value in event.items() if value is not ...}
-
-    def _post(self, payload=None, raw=None, key=..., content_type='application/json', method='POST'):
-        headers = {'Content-Type': content_type} if content_type else {}
-        key = self.key if key is ... else key
-        if key is not None:
-            headers['Authorization'] = f'Bearer {key}'
-        data = raw if raw is not None else json.dumps(payload if payload is not None else {}).encode()
-        return self.url_open(URL, data=data, headers=headers, method=method)
 
     def assertJsonError(self, response, status, code):
         self.assertEqual(response.status_code, status, response.text)

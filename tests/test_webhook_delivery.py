@@ -11,9 +11,9 @@ from odoo import Command, fields
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
-from odoo.addons.fusion_billing import webhook_client
-from odoo.addons.fusion_billing.models import fusion_billing_webhook as webhook_model
-
+from .. import webhook_client
+from ..engine.webhooks import standard_webhooks_secret
+from ..models import fusion_billing_webhook as webhook_model
 from .common import FusionBillingCase
 
 try:
@@ -75,7 +75,7 @@ class TestWebhookDelivery(FusionBillingCase):
         self.receiver.answers.clear()
 
     def _queue(self, key='cause-1', data=None, event_type='subscription.terminated'):
-        return self.Webhook._fc_enqueue(self.service, event_type, data or {'subscription_id': 1}, key)
+        return self.Webhook._enqueue(self.service, event_type, data or {'subscription_id': 1}, key)
 
     def _answer(self, *answers):
         self.receiver.answers.extend(answers)
@@ -106,7 +106,6 @@ class TestWebhookDelivery(FusionBillingCase):
 
     def test_standard_webhooks_secret_form(self):
         self.assertIsNotNone(StandardWebhook, "the standardwebhooks library must be importable here")
-        from odoo.addons.fusion_billing.engine.webhooks import standard_webhooks_secret  # noqa: PLC0415
         event = self._queue()
         self.Webhook._cron_dispatch()
         _path, headers, body = self.receiver.received[-1]
@@ -298,7 +297,7 @@ class TestWebhookUrlGuard(FusionBillingCase):
         def resolver(hostname, _port):
             return self.addresses.get(hostname, [])
 
-        self.patch(type(self.env['fusion.billing.service']), '_fc_resolver', lambda _self: resolver)
+        self.patch(type(self.env['fusion.billing.service']), '_resolver', lambda _self: resolver)
 
     def test_public_https_url_is_accepted(self):
         self.service.webhook_url = 'https://hooks.example.com/billing'

@@ -4,8 +4,8 @@
 Starts Odoo with --workers=2 on 127.0.0.1 against the given throwaway database, then:
 - throughput: 1,000-event batches with fresh keys from one client and from 4 clients
   (events/s, median batch latency), SQL statements of a 10- and a 1,000-event batch (from
-  the server's request log), and the same 1,000 events through the per-event ORM path
-  `_record_usage` for comparison;
+  the server's request log), and the same 1,000 events through one `_record_usage` call per event
+  (the batch path, one event at a time) for comparison;
 - concurrency: 8 clients post the same batch at the same instant, several rounds, and 8
   clients post one key with different quantities; then checks that every answer is JSON
   and not 5xx, that each key was `created` exactly once, and that the database holds
@@ -248,7 +248,7 @@ def main(database, addons_path):
     print(f"throughput, {CLIENTS} clients: {multi_rate:8.0f} events/s, median 1,000-event batch "
           f"{multi_latency * 1000:.0f} ms")
     print(f"SQL statements per request: 10 events {statements[10]}, 1,000 events {statements[1000]}")
-    print(f"per-event ORM path (_record_usage x 1,000): {1000 / orm_seconds:.0f} events/s; "
+    print(f"one event per call (_record_usage x 1,000): {1000 / orm_seconds:.0f} events/s; "
           f"the batch API is {batch_rate / (1000 / orm_seconds):.0f} times faster")
     print(f"concurrency: {ROUNDS} rounds of {CONCURRENT} identical 50-event batches and of {CONCURRENT} "
           f"quantities for one key; server answers {dict(statuses)}")

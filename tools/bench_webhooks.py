@@ -54,7 +54,7 @@ def main(database, addons_path, count):
                                                         'webhook_url': url})
         Webhook = env['fusion.billing.webhook']
         for number in range(count):
-            Webhook._fc_enqueue(service, 'subscription.terminated', {'subscription_id': number, 'customer': 'Müller'},
+            Webhook._enqueue(service, 'subscription.terminated', {'subscription_id': number, 'customer': 'Müller'},
                                 f'bench:{number}')
         cr.commit()
 

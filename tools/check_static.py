@@ -103,10 +103,49 @@ def check_provenance(addon, problems):
             problems.append(f'{addon / forbidden}: an Odoo source tree must stay outside the project')
 
 
+def check_translations(addon, problems):
+    """Every translatable text of the Python code is in the addon's .pot, and the .pot
+    holds no code text that is gone (the Odoo suite compares the whole file with a
+    fresh export)."""
+    for pot in sorted((addon / 'i18n').glob('*.pot')):
+        in_pot = set()
+        for block in pot.read_text(encoding='utf-8').split('\n\n'):
+            if '#. odoo-python' in block:
+                in_pot.add(_msgid(block))
+        in_code = {}
+        for path in addon_files(addon, '.py'):
+            for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'), str(path))):
+                if (isinstance(node, ast.Call) and _called_name(node.func) in ('_', '_lt') and node.args
+                        and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                    in_code.setdefault(node.args[0].value, f'{path}:{node.lineno}')
+        for text, where in sorted(in_code.items()):
+            if text not in in_pot:
+                problems.append(f'{where}: {text!r} is not in {pot.name}: export the .pot again')
+        for text in sorted(in_pot - set(in_code)):
+            problems.append(f'{pot}: {text!r} is no longer in the code: export the .pot again')
+
+
+def _called_name(func):
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+
+def _msgid(block):
+    """The msgid of one .po entry, its quoted lines joined."""
+    text, reading = [], False
+    for line in block.splitlines():
+        if line.startswith('msgid '):
+            reading, line = True, line[len('msgid '):]
+        elif line.startswith('msgstr'):
+            break
+        if reading:
+            text.append(ast.literal_eval(line))
+    return ''.join(text)
+
+
 def main(addons):
     problems = []
     for addon in map(Path, addons):
-        for check in (check_manifest, check_xml, check_csv, check_engine, check_provenance):
+        for check in (check_manifest, check_xml, check_csv, check_engine, check_provenance, check_translations):
             check(addon, problems)
     for problem in problems:
         print(problem)

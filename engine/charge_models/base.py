@@ -27,7 +27,8 @@ class ChargeModel:
         is not a quantity times a single price (packages, tiers, flat fees)."""
         return None
 
-    def describe_pricing(self, billable_quantity, terms, unit, number):
-        """One line telling how the amount was made; ``number`` formats quantities and
-        ``unit`` is the metric's unit with a leading space (or empty)."""
+    def describe_pricing(self, billable_quantity, terms, unit):
+        """The lines telling how the amount was made, as a list of phrases.Phrase whose
+        text is marked with phrases._lt (the addon translates it); ``unit`` is the
+        metric's unit (or empty)."""
         raise NotImplementedError

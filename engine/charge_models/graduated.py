@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from ..const import CHARGE_MODEL_GRADUATED
+from ..phrases import Phrase, _lt
 from .base import ChargeModel
 from .tiered import describe_tiers
 
@@ -37,5 +38,5 @@ class GraduatedChargeModel(ChargeModel):
             lower_bound = tier.up_to
         return amount
 
-    def describe_pricing(self, billable_quantity, terms, unit, number):
-        return "Graduated tiers: " + describe_tiers(terms.tiers, number)
+    def describe_pricing(self, billable_quantity, terms, unit):
+        return [Phrase(_lt("Graduated tiers:")), *describe_tiers(terms.tiers, unit)]

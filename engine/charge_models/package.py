@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from ..const import CHARGE_MODEL_PACKAGE
-from ..money import format_decimal
+from ..phrases import Phrase, Price, Quantity, _lt
 from .base import ChargeModel
 
 
@@ -31,5 +31,6 @@ class PackageChargeModel(ChargeModel):
         whole_packages, remainder = divmod(billable_quantity, Decimal(unit_batch))
         return whole_packages + (1 if remainder else 0)
 
-    def describe_pricing(self, billable_quantity, terms, unit, number):
-        return f"Packages of {terms.unit_batch}{unit} at {format_decimal(terms.price)} each"
+    def describe_pricing(self, billable_quantity, terms, unit):
+        return [Phrase(_lt("Packages of %(size)s at %(price)s each"),
+                       {'size': Quantity(Decimal(terms.unit_batch), unit), 'price': Price(terms.price)})]

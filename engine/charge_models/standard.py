@@ -1,7 +1,7 @@
 """Standard pricing: every billable unit at the same price."""
 
 from ..const import CHARGE_MODEL_STANDARD
-from ..money import format_decimal
+from ..phrases import Phrase, Price, Quantity, _lt
 from .base import ChargeModel
 
 
@@ -19,5 +19,6 @@ class StandardChargeModel(ChargeModel):
     def unit_price(self, billable_quantity, terms):
         return terms.price
 
-    def describe_pricing(self, billable_quantity, terms, unit, number):
-        return f"{number(billable_quantity)} x {format_decimal(terms.price)}"
+    def describe_pricing(self, billable_quantity, terms, unit):
+        return [Phrase(_lt("%(quantity)s × %(price)s"),
+                       {'quantity': Quantity(billable_quantity, unit), 'price': Price(terms.price)})]

@@ -2,18 +2,22 @@
 
 from decimal import Decimal
 
-from ..money import format_decimal
+from ..phrases import Phrase, Price, Quantity, _lt
 
 
-def describe_tiers(tiers, number):
-    """The tiers as text: "0-10,000 at 0.01; above 10,000 at 0.005 + 10"."""
-    parts = []
+def describe_tiers(tiers, unit):
+    """One phrase per tier: "0 to 10,000 calls at 0.01", "above 10,000 calls at 0.005 + 10"."""
+    phrases = []
     lower = Decimal(0)
     for tier in tiers:
-        fee = f" + {format_decimal(tier.flat_fee)}" if tier.flat_fee else ""
+        values = {'lower': Quantity(lower), 'upper': Quantity(tier.up_to, unit), 'price': Price(tier.unit_price),
+                  'fee': Price(tier.flat_fee), 'above': Quantity(lower, unit)}
         if tier.up_to is None:
-            parts.append(f"above {number(lower)} at {format_decimal(tier.unit_price)}{fee}")
+            text = (_lt("above %(above)s at %(price)s + %(fee)s") if tier.flat_fee
+                    else _lt("above %(above)s at %(price)s"))
         else:
-            parts.append(f"{number(lower)}-{number(tier.up_to)} at {format_decimal(tier.unit_price)}{fee}")
+            text = (_lt("%(lower)s to %(upper)s at %(price)s + %(fee)s") if tier.flat_fee
+                    else _lt("%(lower)s to %(upper)s at %(price)s"))
             lower = tier.up_to
-    return "; ".join(parts)
+        phrases.append(Phrase(text, {name: value for name, value in values.items() if f"%({name})s" in text}))
+    return phrases

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from ..const import CHARGE_MODEL_VOLUME
 from ..exceptions import TierError
+from ..phrases import Phrase, _lt
 from .base import ChargeModel
 from .tiered import describe_tiers
 
@@ -34,8 +35,8 @@ class VolumeChargeModel(ChargeModel):
         tier = self.tier_for(billable_quantity, terms.tiers)
         return None if tier.flat_fee else tier.unit_price
 
-    def describe_pricing(self, billable_quantity, terms, unit, number):
-        return "Volume tiers: " + describe_tiers(terms.tiers, number)
+    def describe_pricing(self, billable_quantity, terms, unit):
+        return [Phrase(_lt("Volume tiers:")), *describe_tiers(terms.tiers, unit)]
 
     @staticmethod
     def tier_for(quantity, tiers):

@@ -1,3 +1,4 @@
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -5,8 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import ChargeTerms, EngineError, Tier, rate
+from engine import CHARGE_MODELS, ChargeTerms, EngineError, Tier, rate
 from engine.line_values import describe_periods, describe_rating, line_quantity_and_price, natural_unit_price
+from engine.money import decimal_places
+from engine.phrases import english
 
 CENT = Decimal('0.01')
 D = Decimal
@@ -63,24 +66,27 @@ def test_natural_unit_price_by_model():
 def test_description_shows_units_included_and_tiers():
     tiers = (Tier(Decimal(10000), Decimal('0.01')), Tier(None, Decimal('0.005'), Decimal(10)))
     terms = ChargeTerms('graduated', included_quantity=Decimal(1000), tiers=tiers)
-    text = describe_rating('API calls', 'calls', terms, rate(20700, terms, CENT))
+    text = english(describe_rating('API calls', 'calls', terms, rate(20700, terms, CENT)))
     assert text.splitlines() == [
         'API calls: 20,700 calls, 1,000 included, 19,700 billable',
-        'Graduated tiers: 0-10,000 at 0.01; above 10,000 at 0.005 + 10',
+        'Graduated tiers:',
+        '0 to 10,000 calls at 0.01',
+        'above 10,000 calls at 0.005 + 10',
     ]
     standard = ChargeTerms('standard', price=Decimal('0.0125'))
-    assert describe_rating('API calls', '', standard, rate(1500, standard, CENT)).splitlines()[1] == '1,500 x 0.0125'
+    assert english(describe_rating('API calls', '', standard, rate(1500, standard, CENT))).splitlines()[1] == \
+        '1,500 × 0.0125'
 
 
 def test_a_line_of_several_periods_shows_each_period_on_its_own():
     standard = ChargeTerms(charge_model='standard', price=D('0.0125'), included_quantity=100)
     periods = [(date(2026, 12, 1), date(2027, 1, 1), rate(60, standard, CENT)),
                (date(2027, 1, 1), date(2027, 2, 1), rate(1100, standard, CENT))]
-    assert describe_periods('API calls', 'calls', standard, periods).splitlines() == [
+    assert english(describe_periods('API calls', 'calls', standard, periods)).splitlines() == [
         'API calls:',
         '2026-12-01 to 2026-12-31: 60 calls, 100 included, 0 billable',
         '2027-01-01 to 2027-01-31: 1,100 calls, 100 included, 1,000 billable',
-        '1,000 x 0.0125',
+        '1,000 calls × 0.0125',
     ]
 
 
@@ -89,3 +95,19 @@ def test_a_line_of_one_period_reads_as_before():
     rating = rate(1500, standard, CENT)
     assert describe_periods('API calls', '', standard, [(date(2026, 11, 1), date(2026, 12, 1), rating)]) == \
         describe_rating('API calls', '', standard, rating)
+
+
+@pytest.mark.parametrize('value, places', [(1500, 0), (D('1500.00'), 0), (D('0.0125'), 4), (2.5, 1), (1e15, 0)])
+def test_decimal_places_are_those_needed_to_show_the_value_exactly(value, places):
+    assert decimal_places(value) == places
+
+
+@pytest.mark.parametrize('name', sorted(CHARGE_MODELS))
+def test_every_phrase_of_every_model_fills_all_its_placeholders_and_nothing_else(name):
+    tiers = (Tier(D(100), D('0.01'), D(5)), Tier(D(1000), D('0.008')), Tier(None, D('0.005'), D(10)))
+    terms = ChargeTerms(name, price=D('0.5'), unit_batch=100, tiers=tiers, included_quantity=D(10))
+    for quantity in (0, 50, 5000):
+        for phrase in describe_rating('API calls', 'calls', terms, rate(quantity, terms, CENT)):
+            placeholders = set(re.findall(r'%\((\w+)\)s', phrase.text))
+            assert placeholders == set(phrase.values), phrase.text
+            assert '%' not in english([phrase]).replace('%%', '')

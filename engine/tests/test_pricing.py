@@ -18,6 +18,7 @@ from engine import (
     validate_terms,
 )
 from engine.line_values import describe_rating, natural_unit_price
+from engine.phrases import Phrase, Price, english
 from engine.money import round_amount
 from engine.pricing import billable_quantity
 
@@ -255,8 +256,8 @@ class FlatPerPeriodChargeModel(ChargeModel):
     def compute_amount(self, billable_quantity, terms):
         return terms.price if billable_quantity > 0 else D(0)
 
-    def describe_pricing(self, billable_quantity, terms, unit, number):
-        return f"{terms.price} for the period"
+    def describe_pricing(self, billable_quantity, terms, unit):
+        return [Phrase("%(price)s for the period", {"price": Price(terms.price)})]
 
 
 def test_a_new_charge_model_is_one_class_and_one_registry_entry():
@@ -268,7 +269,7 @@ def test_a_new_charge_model_is_one_class_and_one_registry_entry():
         assert rate(10, terms, D('0.01')).amount == 0
         rating = rate(11, terms, D('0.01'))
         assert natural_unit_price(terms, rating) is None
-        assert describe_rating('Workspaces', 'seats', terms, rating).splitlines() == [
+        assert english(describe_rating('Workspaces', 'seats', terms, rating)).splitlines() == [
             'Workspaces: 11 seats, 10 included, 1 billable', '25 for the period']
     finally:
         del CHARGE_MODEL_REGISTRY['flat_per_period']
