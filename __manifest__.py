@@ -2,7 +2,7 @@
     'name': 'Fusion Billing',
     'summary': 'Usage-based billing on Odoo subscriptions: metered usage API, '
                'tiered pricing, rating onto subscription lines, signed webhooks.',
-    'version': '19.0.1.1.0',
+    'version': '19.0.1.2.0',
     'category': 'Sales/Subscriptions',
     'author': 'Fusion Billing',
     'license': 'LGPL-3',

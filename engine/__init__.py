@@ -5,6 +5,7 @@ models read records, call these functions and write the results back.
 """
 
 from .aggregation import UsageRow, aggregate, rows_in_window
+from .charge_models.tiered import describe_tiers
 from .charge_models import (
     CHARGE_MODEL_REGISTRY,
     CHARGE_MODELS,
@@ -96,6 +97,7 @@ __all__ = [
     'Quantity',
     'english',
     'describe_periods',
+    'describe_tiers',
     'describe_rating',
     'line_quantity_and_price',
     'natural_unit_price',

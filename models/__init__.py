@@ -7,6 +7,7 @@ from . import fusion_billing_usage
 from . import fusion_billing_usage_ingestion
 from . import fusion_billing_reconciliation
 from . import fusion_billing_rating
+from . import fusion_billing_upcoming_invoice
 from . import fusion_billing_webhook
 from . import sale_subscription_plan
 # sale.order is extended in three files, one concern each: the Usage tab and read API

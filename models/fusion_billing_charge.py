@@ -1,5 +1,7 @@
 from decimal import Decimal
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -91,6 +93,28 @@ class FusionBillingCharge(models.Model):
                 raise ValidationError(self.env._(
                     "The product %s of a usage charge must be a subscription product invoiced on delivered "
                     "quantities.", product.display_name))
+
+    def _tier_tables(self):
+        """{charge id: its tiers as text, one line per tier} for the chatter."""
+        tables = {}
+        for charge in self.exists():
+            tiers = [engine.Tier(up_to=None if tier.is_open_ended else tier.up_to, unit_price=tier.unit_price,
+                                 flat_fee=tier.flat_fee)
+                     for tier in charge.tier_ids.sorted(lambda t: (t.is_open_ended, t.up_to, t.id))]
+            tables[charge.id] = self.env['fusion.billing.rating']._render_phrases(
+                engine.describe_tiers(tiers, charge.metric_id.unit_name or ''), self.env.lang, charge.currency_id)
+        return tables
+
+    def _post_tier_changes(self, before):
+        """Post on each charge whose tiers changed since ``before`` (see _tier_tables) the
+        table before and after: tiers are edited in the charge's form, where field
+        tracking does not see them."""
+        after = self._tier_tables()
+        for charge in self.exists():
+            if before.get(charge.id, '') != after[charge.id]:
+                lines = [self.env._("Tiers changed from:"), *(before.get(charge.id) or self.env._("(none)")).split("\n"),
+                         self.env._("to:"), *(after[charge.id] or self.env._("(none)")).split("\n")]
+                charge.message_post(body=Markup("<br/>").join(lines))
 
     def _get_charge_terms(self):
         """Return the engine's view of this charge's pricing."""

@@ -21,6 +21,29 @@ class FusionBillingChargeTier(models.Model):
     _unit_price_not_negative = models.Constraint('CHECK(unit_price >= 0)', "A tier's unit price cannot be negative.")
     _flat_fee_not_negative = models.Constraint('CHECK(flat_fee >= 0)', "A tier's flat fee cannot be negative.")
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        charges = self.env['fusion.billing.charge'].browse({vals['charge_id'] for vals in vals_list
+                                                            if vals.get('charge_id')})
+        before = charges._tier_tables()
+        tiers = super().create(vals_list)
+        charges._post_tier_changes(before)
+        return tiers
+
+    def write(self, vals):
+        charges = self.charge_id
+        before = charges._tier_tables()
+        result = super().write(vals)
+        charges._post_tier_changes(before)
+        return result
+
+    def unlink(self):
+        charges = self.charge_id
+        before = charges._tier_tables()
+        result = super().unlink()
+        charges._post_tier_changes(before)
+        return result
+
     @api.depends('up_to')
     def _compute_is_open_ended(self):
         for tier in self:

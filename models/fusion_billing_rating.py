@@ -9,6 +9,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_date, formatLang
+from odoo.tools.misc import get_lang
 
 from odoo.addons.sale_subscription.models.sale_order import (
     SUBSCRIPTION_CLOSED_STATE,
@@ -296,6 +297,7 @@ class FusionBillingRating(models.AbstractModel):
         cleared = self._clear_unrated_lines(subscriptions, windows)
         self._log_problems(cleared)
         problems.update(cleared)
+        self._stamp_rated(subscriptions.filtered(lambda order: order.id not in problems))
         if problems and raise_errors:
             subscription_id, problem = next(iter(problems.items()))
             raise UserError(self.env._(
@@ -303,6 +305,16 @@ class FusionBillingRating(models.AbstractModel):
                 "Correct its usage or its charges, then invoice again.",
                 subscription=self.env['sale.order'].browse(subscription_id).display_name, problem=problem))
         return {key: rating for key, rating in ratings.items() if key[0] not in problems}, problems
+
+    @api.model
+    def _stamp_rated(self, subscriptions):
+        """Note when ``subscriptions`` were last rated: one statement, no write of the
+        orders through the ORM (no tracking, no recomputation, no write date)."""
+        if not subscriptions:
+            return
+        self.env.execute_query(SQL("UPDATE sale_order SET fusion_rated_at = %(now)s WHERE id IN %(ids)s",
+                                   now=fields.Datetime.now(), ids=tuple(subscriptions.ids)))
+        subscriptions.invalidate_recordset(['fusion_rated_at'])
 
     @api.model
     def _rate_and_write(self, windows):
@@ -326,6 +338,8 @@ class FusionBillingRating(models.AbstractModel):
         its unit price is the rated amount exactly, before taxes (see _price_before_taxes)."""
         price_digits = self.env['decimal.precision'].precision_get('Product Price')
         quantity_digits = self.env['decimal.precision'].precision_get('Product Unit')
+        lang = get_lang(self.env, order.partner_id.lang).code
+        metric = charge.metric_id.with_context(lang=lang)
         single = rating.period_ratings[0][2] if len(rating.period_ratings) == 1 else None
         unit_price = engine.natural_unit_price(rating.terms, single) if single else None
         quantity, price = engine.line_quantity_and_price(
@@ -338,9 +352,8 @@ class FusionBillingRating(models.AbstractModel):
             'qty_delivered': float(quantity),
             'price_unit': float(price),
             'name': self._render_phrases(
-                engine.describe_periods(charge.metric_id.name, charge.metric_id.unit_name, rating.terms,
-                                        list(rating.period_ratings)),
-                order.partner_id.lang, charge.currency_id),
+                engine.describe_periods(metric.name, metric.unit_name, rating.terms, list(rating.period_ratings)),
+                lang, charge.currency_id),
         }
 
     @api.model
@@ -348,7 +361,7 @@ class FusionBillingRating(models.AbstractModel):
         """The engine's phrases as text in ``lang`` (the customer's language): Odoo's
         translations, the language's number and date formats, prices in ``currency``
         with all their decimals."""
-        env = self.with_context(lang=lang or self.env.lang).env
+        env = self.with_context(lang=get_lang(self.env, lang).code).env
 
         def render(value):
             if isinstance(value, engine.Quantity):

@@ -142,11 +142,30 @@ class FusionBillingService(models.Model):
         }
 
     def action_regenerate_webhook_secret(self):
-        """Button: replace the webhook secret (receivers must be given the new one)."""
+        """Button: replace the webhook secret and show the new one (receivers must be
+        given it)."""
         self.ensure_one()
         self._ensure_manager(self.env._("Only Fusion Billing managers can replace a webhook secret."))
         self.sudo().webhook_secret = generate_webhook_secret()
         self.message_post(body=self.env._("The webhook secret was replaced."))
+        return self._show_webhook_secret(replaced=True)
+
+    def action_show_webhook_secret(self):
+        """Button: show the webhook secret in a dialog, to copy into the receiver."""
+        self.ensure_one()
+        self._ensure_manager(self.env._("Only Fusion Billing managers can read a webhook secret."))
+        return self._show_webhook_secret(replaced=False)
+
+    def _show_webhook_secret(self, replaced):
+        return {
+            'type': 'ir.actions.act_window',
+            'name': self.env._("Webhook secret of %s", self.name),
+            'res_model': 'fusion.billing.webhook.secret.show',
+            'view_mode': 'form',
+            'target': 'new',
+            'context': {'default_service_id': self.id, 'default_secret': self.sudo().webhook_secret,
+                        'default_replaced': replaced},
+        }
 
     def action_send_test_webhook(self):
         """Button: send a test event now and tell how it went."""

@@ -1,6 +1,7 @@
 import logging
+
 from odoo import api, fields, models, modules
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from .. import engine
@@ -9,6 +10,22 @@ _logger = logging.getLogger(__name__)
 
 # Subscriptions rated per query and per commit.
 RATING_BATCH_SIZE = 1000
+
+# Usage in the billing period that ends on the subscription's next invoice date (none
+# once it is closed): what the Current Period filter shows.
+CURRENT_PERIOD = SQL("""
+    so.next_invoice_date IS NOT NULL AND so.subscription_state IN ('3_progress', '4_paused')
+    AND usage.period_start < so.next_invoice_date
+    AND usage.period_start >= so.next_invoice_date - make_interval(
+        weeks => CASE WHEN plan.billing_period_unit = 'week' THEN plan.billing_period_value ELSE 0 END,
+        months => CASE WHEN plan.billing_period_unit = 'month' THEN plan.billing_period_value ELSE 0 END,
+        years => CASE WHEN plan.billing_period_unit = 'year' THEN plan.billing_period_value ELSE 0 END)""")
+# Usage before the subscription's start or after its end: never billed.
+OUTSIDE_SUBSCRIPTION = SQL("usage.period_start < so.start_date OR usage.period_start >= so.end_date + 1")
+
+# What a service reported: changed only through the ingestion path (the API, Adjust Usage).
+REPORTED_FIELDS = {'subscription_id', 'metric_id', 'service_id', 'period_start', 'period_end', 'quantity',
+                   'idempotency_key'}
 
 class FusionBillingUsage(models.Model):
     """An aggregated usage counter pushed by a service for one subscription and metric.
@@ -32,8 +49,14 @@ class FusionBillingUsage(models.Model):
     source = fields.Selection([('push', "API"), ('manual', "Manual")], required=True, default='push')
     idempotency_key = fields.Char(size=engine.IDEMPOTENCY_KEY_MAX_LENGTH, copy=False)
     company_id = fields.Many2one(related='subscription_id.company_id', store=True, index=True)
-    partner_id = fields.Many2one(related='subscription_id.partner_id', string="Customer")
+    partner_id = fields.Many2one(related='subscription_id.partner_id', string="Customer", store=True, index=True)
     unit_name = fields.Char(related='metric_id.unit_name')
+    in_current_period = fields.Boolean(
+        string="Current Period", compute='_compute_period_flags', search='_search_in_current_period',
+        help="In the subscription's current billing period (the one its next invoice closes).")
+    outside_subscription = fields.Boolean(
+        string="Outside the Subscription", compute='_compute_period_flags', search='_search_outside_subscription',
+        help="Before the subscription's start or after its end: never billed.")
 
     _idempotency_key_unique = models.Constraint(
         'UNIQUE(subscription_id, metric_id, idempotency_key)',
@@ -53,6 +76,10 @@ class FusionBillingUsage(models.Model):
         return usages
 
     def write(self, vals):
+        if REPORTED_FIELDS & set(vals) and not self.env.su:
+            raise UserError(self.env._(
+                "Usage rows keep what the services reported. To correct a row, use Adjust Usage: the new "
+                "quantity goes through the same checks as the API and the reason is kept."))
         result = super().write(vals)
         if {'subscription_id', 'metric_id', 'period_start', 'quantity'} & set(vals):
             self._flag_late_usage()
@@ -81,6 +108,54 @@ class FusionBillingUsage(models.Model):
         ))}
         if reconciliation_ids:
             self.env['fusion.billing.reconciliation'].sudo().browse(reconciliation_ids)._update_late_usage()
+
+    @api.depends('period_start', 'subscription_id.start_date', 'subscription_id.end_date',
+                 'subscription_id.next_invoice_date', 'subscription_id.subscription_state')
+    def _compute_period_flags(self):
+        if not self.ids:
+            self.in_current_period = self.outside_subscription = False
+            return
+        self.env['sale.order'].flush_model(['start_date', 'end_date', 'next_invoice_date', 'plan_id',
+                                            'subscription_state'])
+        self.flush_model(['subscription_id', 'period_start'])
+        flags = {usage_id: (current, outside) for usage_id, current, outside in self.env.execute_query(SQL(
+            """SELECT usage.id, usage.id IN (%(current)s), usage.id IN (%(outside)s)
+                 FROM fusion_billing_usage usage WHERE usage.id IN %(ids)s""",
+            current=self._rows_where(CURRENT_PERIOD), outside=self._rows_where(OUTSIDE_SUBSCRIPTION),
+            ids=tuple(self.ids)))}
+        for usage in self:
+            usage.in_current_period, usage.outside_subscription = flags.get(usage.id, (False, False))
+
+    @api.model
+    def _rows_where(self, condition):
+        """The ids of the usage rows whose subscription ``so`` and plan ``plan`` meet
+        ``condition``, as an SQL subquery."""
+        return SQL("""SELECT usage.id
+                        FROM fusion_billing_usage usage
+                        JOIN sale_order so ON so.id = usage.subscription_id
+                   LEFT JOIN sale_subscription_plan plan ON plan.id = so.plan_id
+                       WHERE %s""", condition)
+
+    def _search_in_current_period(self, operator, value):
+        return self._search_rows_where(CURRENT_PERIOD, operator, value)
+
+    def _search_outside_subscription(self, operator, value):
+        return self._search_rows_where(OUTSIDE_SUBSCRIPTION, operator, value)
+
+    def _search_rows_where(self, condition, operator, value):
+        if operator not in ('in', 'not in'):
+            return NotImplemented
+        self.env['sale.order'].flush_model(['start_date', 'end_date', 'next_invoice_date', 'plan_id',
+                                            'subscription_state'])
+        positive = (operator == 'in') == (True in value)
+        return [('id', 'in' if positive else 'not in', self._rows_where(condition))]
+
+    @api.depends('subscription_id', 'metric_id', 'period_start')
+    def _compute_display_name(self):
+        for usage in self:
+            usage.display_name = " · ".join(filter(None, [
+                usage.subscription_id.name, usage.metric_id.name,
+                usage.period_start and fields.Datetime.to_string(usage.period_start)[:16]]))
 
     @api.constrains('subscription_id')
     def _check_subscription(self):

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from odoo import api, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
 from odoo.addons.sale_subscription.models.sale_order import SUBSCRIPTION_PROGRESS_STATE
@@ -46,14 +46,16 @@ class FusionBillingUsage(models.Model):
     def _record_usage_with_result(self, subscription, metric_code, quantity, period_start, period_end,
                                   idem=None, service=None, now=None):
         """Like _record_usage; return (usage, result), result being created, updated or
-        unchanged. The counter goes through the API's parsing and _record_usage_batch,
-        reported by ``service`` (by default the first service of the subscription's
-        customer). Raises a ValidationError or an AccessError where the API answers 400
-        or 403. A period starting after ``now`` is refused as the API refuses it (the
-        API always passes its clock; server-side callers may state past and future
-        periods alike)."""
+        unchanged. The counter goes through the API's parsing and _record_usage_batch with
+        the same checks, raising a ValidationError where the API answers 400. Given a
+        ``service``, it is reported as that service (and refused with an AccessError
+        where the API answers 403); without one it is recorded by the server itself, for
+        any subscription the caller can read, with source "Manual". A period starting
+        after ``now`` is refused as the API refuses it (the API always passes its clock;
+        server-side callers may state past and future periods alike)."""
         subscription.ensure_one()
-        service = service or self._reporting_service(subscription)
+        subscription.check_access('read')
+        service = service or self.env['fusion.billing.service']
         batch = engine.parse_usage_events([{
             'subscription_id': subscription.id, 'metric': metric_code, 'quantity': quantity,
             'period_start': _as_timestamp(period_start), 'period_end': _as_timestamp(period_end),
@@ -61,23 +63,14 @@ class FusionBillingUsage(models.Model):
         }], now)
         outcome = self._record_usage_batch(service, batch.events, batch.problems)
         if outcome.status == 'forbidden':
+            if not service:
+                raise ValidationError(self.env._("Usage can only be recorded on a subscription; %s is not one.",
+                                                 subscription.display_name))
             raise AccessError(self.env._("%(service)s may not report usage for %(subscription)s.",
                                          service=service.display_name, subscription=subscription.display_name))
         if outcome.status != 'ok':
             raise ValidationError("\n".join(problem.message for problem in outcome.problems))
         return self.browse(outcome.results[0]['id']), outcome.results[0]['result']
-
-    @api.model
-    def _reporting_service(self, subscription):
-        """The first service that reports usage for ``subscription``'s customer."""
-        partners = subscription.partner_id | subscription.partner_id.commercial_partner_id
-        service = self.env['fusion.billing.service'].sudo().search(
-            [('partner_ids', 'in', partners.ids), ('company_id', '=', subscription.company_id.id)],
-            order='id', limit=1)
-        if not service:
-            raise UserError(self.env._("No service reports usage for %s: link its customer to a service first.",
-                                       subscription.partner_id.display_name))
-        return service
 
     @api.model
     def _record_usage_batch(self, service, events, problems=()):
@@ -94,7 +87,8 @@ class FusionBillingUsage(models.Model):
         same answer for the three). Otherwise each event is 'created', 'updated' (same
         key, new quantity) or 'unchanged' (same key, same quantity).
         """
-        service.ensure_one()
+        if service:
+            service.ensure_one()
         problems = list(problems)
         if not events:
             return IngestionResult('validation_error', problems=problems) if problems else IngestionResult('ok')
@@ -134,9 +128,11 @@ class FusionBillingUsage(models.Model):
     @api.model
     def _notify_thresholds_crossed_by(self, service, events, metric_ids):
         """Alert thresholds crossed by this batch: one query per charge with a threshold."""
+        companies = service.company_id or self.env['sale.order'].sudo().browse(
+            {event.subscription_id for event in events}).company_id
         watched = self.env['fusion.billing.charge'].sudo().search([
             ('metric_id', 'in', list(set(metric_ids.values()))), ('alert_threshold', '>', 0),
-            ('company_id', '=', service.company_id.id)])
+            ('company_id', 'in', companies.ids)])
         for charge in watched:
             subscription_ids = {event.subscription_id for event in events
                                 if metric_ids[event.metric] == charge.metric_id.id}
@@ -147,7 +143,7 @@ class FusionBillingUsage(models.Model):
                        if key[1] == charge.id and window.periods}
             ratings, _problems = Rating._rate_windows(windows)
             charge._notify_thresholds_crossed({subscription_id: rating.period_ratings[-1]
-                                         for (subscription_id, _charge_id), rating in ratings.items()})
+                                               for (subscription_id, _charge_id), rating in ratings.items()})
 
     @api.model
     def _same_key_twice_after_routing(self, events):
@@ -196,7 +192,12 @@ class FusionBillingUsage(models.Model):
     @api.model
     def _authorized_subscriptions(self, service, subscription_ids):
         """The ids among ``subscription_ids`` of subscriptions of ``service``'s company
-        whose customer, or the customer's company, is one of the service's customers."""
+        whose customer, or the customer's company, is one of the service's customers;
+        without a service (the server itself), of every subscription among them."""
+        if not service and subscription_ids:
+            self.env['sale.order'].flush_model(['is_subscription'])
+            return {row[0] for row in self.env.execute_query(SQL(
+                "SELECT id FROM sale_order WHERE id IN %s AND is_subscription", tuple(subscription_ids)))}
         partner_ids = service.partner_ids.ids
         if not partner_ids or not subscription_ids:
             return set()
@@ -264,7 +265,7 @@ class FusionBillingUsage(models.Model):
             period_start, period_end, service_id = stored.get(
                 (event.subscription_id, metric_ids[event.metric], event.idempotency_key),
                 (event.period_start, event.period_end, service.id))
-            if service_id and service_id != service.id:
+            if service and service_id and service_id != service.id:
                 problems.append(engine.Problem(event.index, 'idempotency_key',
                                                "This idempotency key was already used by another service for this "
                                                "subscription and metric."))
@@ -298,20 +299,22 @@ class FusionBillingUsage(models.Model):
                written AS (
                    INSERT INTO fusion_billing_usage
                           (id, subscription_id, metric_id, service_id, period_start, period_end, quantity, source,
-                           idempotency_key, company_id, create_uid, create_date, write_uid, write_date)
+                           idempotency_key, company_id, partner_id, create_uid, create_date, write_uid, write_date)
                    SELECT sent.new_id, sent.subscription_id, sent.metric_id, %(service)s, sent.period_start,
-                          sent.period_end, sent.quantity, 'push', sent.idempotency_key, so.company_id,
+                          sent.period_end, sent.quantity, %(source)s, sent.idempotency_key, so.company_id, so.partner_id,
                           %(uid)s, %(now)s, %(uid)s, %(now)s
                      FROM sent
                      JOIN sale_order so ON so.id = sent.subscription_id
                  ORDER BY sent.idx
                        ON CONFLICT (subscription_id, metric_id, idempotency_key) DO UPDATE
                       SET quantity = EXCLUDED.quantity,
-                          service_id = EXCLUDED.service_id,
+                          service_id = COALESCE(EXCLUDED.service_id, fusion_billing_usage.service_id),
+                          source = EXCLUDED.source,
                           write_uid = EXCLUDED.write_uid,
                           write_date = EXCLUDED.write_date
                     WHERE fusion_billing_usage.quantity IS DISTINCT FROM EXCLUDED.quantity
-                      AND COALESCE(fusion_billing_usage.service_id, EXCLUDED.service_id) = EXCLUDED.service_id
+                      AND (EXCLUDED.service_id IS NULL
+                           OR COALESCE(fusion_billing_usage.service_id, EXCLUDED.service_id) = EXCLUDED.service_id)
                       AND fusion_billing_usage.period_start = EXCLUDED.period_start
                       AND fusion_billing_usage.period_end = EXCLUDED.period_end
                 RETURNING id, subscription_id, metric_id, idempotency_key, (xmax = 0) AS inserted
@@ -335,7 +338,8 @@ class FusionBillingUsage(models.Model):
             starts=[event.period_start for event in events],
             ends=[event.period_end for event in events],
             keys=[event.idempotency_key for event in events],
-            service=service.id,
+            service=service.id or None,
+            source='push' if service else 'manual',
             uid=self.env.uid,
             now=now,
         ))

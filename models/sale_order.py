@@ -22,6 +22,11 @@ class SaleOrder(models.Model):
                                         help="Excluded: usage from this moment on belongs to the next period.")
     fusion_usage_summary = fields.Html(string="Open Period Usage", compute='_compute_fusion_open_period',
                                        compute_sudo=True, groups=BILLING_USER_GROUP)
+    fusion_upcoming_invoice = fields.Html(string="Upcoming Invoice", compute='_compute_fusion_open_period',
+                                          compute_sudo=True, groups=BILLING_USER_GROUP)
+    fusion_rated_at = fields.Datetime(string="Last Rated", readonly=True, copy=False, groups=BILLING_USER_GROUP,
+                                      help="When the usage lines were last rated: every hour, at invoicing, "
+                                           "or with Rate Now.")
 
     @api.depends('fusion_usage_ids')
     def _compute_fusion_usage_count(self):
@@ -39,6 +44,10 @@ class SaleOrder(models.Model):
             order.fusion_period_start = window and window.start
             order.fusion_period_end = window and window.end
             order.fusion_usage_summary = order._fc_render_usage_summary(order._fc_open_period_usage(preview))
+            upcoming = order.id and order.is_subscription and self.env['fusion.billing.rating']._upcoming_invoice(
+                order._origin)
+            order.fusion_upcoming_invoice = self.env['ir.qweb']._render('fusion_billing.upcoming_invoice',
+                                                                        {'upcoming': upcoming or None})
 
     def _fc_open_period_window(self, preview=None):
         """The days the next invoice will bill usage for, as an engine BillingWindow
@@ -113,6 +122,29 @@ class SaleOrder(models.Model):
             'subscription': {'id': self.id, 'reference': self.name, 'state': self.subscription_state},
             'period': window and {'start': window.start.isoformat() + 'Z', 'end': window.end.isoformat() + 'Z'},
             'charges': charges,
+            'upcoming_invoice': self._fc_upcoming_invoice_report(),
+        }
+
+    def _fc_upcoming_invoice_report(self):
+        """The next invoice as the read API shows it: amounts as strings with the currency's
+        decimals; None when the subscription will not be invoiced again."""
+        upcoming = self.env['fusion.billing.rating']._upcoming_invoice(self)
+        if not upcoming:
+            return None
+        currency = upcoming['currency']
+
+        def money(amount):
+            return f"{currency.round(amount):.{currency.decimal_places}f}"
+
+        return {
+            'date': upcoming['date'].isoformat(),
+            'currency': currency.name,
+            'amount_untaxed': money(upcoming['amount_untaxed']),
+            'amount_tax': money(upcoming['amount_tax']),
+            'amount_total': money(upcoming['amount_total']),
+            'lines': [{'name': line['name'], 'quantity': line['quantity'], 'price_unit': line['price_unit'],
+                       'discount': line['discount'], 'price_subtotal': money(line['price_subtotal'])}
+                      for line in upcoming['lines']],
         }
 
     def _fc_render_usage_summary(self, summary):
@@ -129,10 +161,16 @@ class SaleOrder(models.Model):
                  for line in summary]
         return self.env['ir.qweb']._render('fusion_billing.usage_summary', {'lines': lines})
 
+    def action_fusion_rate_now(self):
+        """Rate the usage lines now instead of at the next hourly run."""
+        self.env['fusion.billing.rating']._rate_subscriptions(self, raise_errors=True)
+        return True
+
     def action_view_fusion_usage(self):
         """Smart button: the subscription's usage rows."""
         self.ensure_one()
         action = self.env['ir.actions.act_window']._for_xml_id('fusion_billing.fusion_billing_usage_action')
         action['domain'] = [('subscription_id', '=', self.id)]
-        action['context'] = {'default_subscription_id': self.id, 'search_default_open_period': 0}
+        action['context'] = {'default_subscription_id': self.id, 'search_default_group_by_metric': 1,
+                             'search_default_current_period': 1}
         return action

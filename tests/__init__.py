@@ -10,3 +10,4 @@ from . import test_security
 from . import test_usage
 from . import test_usage_api
 from . import test_webhook_delivery
+from . import test_upcoming_invoice

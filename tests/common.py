@@ -87,10 +87,11 @@ class FusionBillingCase(TransactionCase):
             order.action_confirm()
         return order
 
-    def _record(self, quantity, start, end, key=None, metric='api_calls', subscription=None):
-        """Report usage through the API's own path; return (usage, result)."""
+    def _record(self, quantity, start, end, key=None, metric='api_calls', subscription=None, service=None):
+        """Record usage through the API's own path (as ``service`` if given); return
+        (usage, result)."""
         return self.env['fusion.billing.usage']._record_usage_with_result(
-            subscription or self.subscription, metric, quantity, start, end, key)
+            subscription or self.subscription, metric, quantity, start, end, key, service=service)
 
     def _events(self, event_type=None):
         """The webhook events queued, of ``event_type`` if given."""

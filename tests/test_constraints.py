@@ -1,7 +1,7 @@
 from psycopg2 import IntegrityError
 
 from odoo import Command
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -115,3 +115,24 @@ class TestConstraints(FusionBillingCase):
         self.charge.active = False
         archived.active = True
         archived.flush_recordset()
+
+    def test_a_metric_in_use_keeps_its_code_and_aggregation(self):
+        with self.assertRaisesRegex(UserError, "cannot change"):
+            self.api_calls.code = 'api_requests'
+        with self.assertRaisesRegex(UserError, "cannot change"):
+            self.api_calls.aggregation = 'max'
+        self.api_calls.write({'code': 'api_calls', 'name': 'API requests'})
+        self.assertEqual(self.api_calls.name, 'API requests', "the same code and other fields may be written")
+        self.storage.code = 'disk'
+        self._record(5, utc(2026, 11, 3), utc(2026, 11, 4), metric='disk')
+        with self.assertRaisesRegex(UserError, "usage was recorded"):
+            self.storage.aggregation = 'max'
+
+    def test_tier_changes_are_posted_on_the_charge(self):
+        self.charge.write({'charge_model': 'graduated', 'tier_ids': [
+            Command.create({'up_to': 1000, 'unit_price': 0.02}), Command.create({'up_to': 0, 'unit_price': 0.01})]})
+        self.charge.tier_ids.filtered('is_open_ended').unit_price = 0.005
+        body = self.charge.message_ids[0].body
+        self.assertIn("above 1,000 calls at", body)
+        self.assertIn("0.01", body)
+        self.assertIn("0.005", body)

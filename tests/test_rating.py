@@ -42,12 +42,21 @@ class TestRating(FusionBillingCase):
         self.env['res.lang']._activate_lang('fr_FR')
         french = self.env['res.lang']._lang_get('fr_FR')
         self.customer.lang = 'fr_FR'
+        self.api_calls.with_context(lang='fr_FR').write({'name': "Appels API", 'unit_name': "appels"})
         self._record(1500, utc(2026, 11, 1), utc(2026, 11, 2), key='h1')
         self._rate()
         name = self._usage_line().name
-        self.assertIn(f"1{french.thousands_sep}500 calls", name, "numbers in the customer's format")
+        self.assertTrue(name.startswith("Appels API: "), "the metric in the customer's language")
+        self.assertIn(f"1{french.thousands_sep}500 appels", name, "numbers in the customer's format")
         self.assertIn(f"0{french.decimal_point}0125", name, "the price keeps all its decimals")
         self.assertNotIn("1,500", name)
+
+    def test_a_customer_language_no_longer_active_falls_back(self):
+        self.env.cr.execute("UPDATE res_partner SET lang = 'de_DE' WHERE id = %s", [self.customer.id])
+        self.customer.invalidate_recordset(['lang'])
+        self._record(1500, utc(2026, 11, 1), utc(2026, 11, 2), key='h1')
+        self._rate()
+        self.assertIn("1,500 calls", self._usage_line().name)
 
     def test_standard_price_that_fits_keeps_units_and_unit_price(self):
         self._set_charge(price=0.5, included_quantity=100)

@@ -23,6 +23,21 @@ class TestAccessRights(FusionBillingCase):
     def test_manager_sees_the_webhook_secret(self):
         secret = self.service.with_user(self.billing_manager).webhook_secret
         self.assertEqual(len(secret), 64)
+        shown = self.service.with_user(self.billing_manager).action_show_webhook_secret()
+        self.assertEqual((shown['res_model'], shown['context']['default_secret']),
+                         ('fusion.billing.webhook.secret.show', secret))
+        with self.assertRaises(AccessError):
+            self.service.with_user(self.billing_user).action_show_webhook_secret()
+
+    def test_a_new_webhook_secret_is_shown_once_replaced(self):
+        before = self.service.webhook_secret
+        shown = self.service.with_user(self.billing_manager).action_regenerate_webhook_secret()
+        self.assertNotEqual(self.service.webhook_secret, before)
+        self.assertEqual(shown['context']['default_secret'], self.service.webhook_secret)
+        self.assertTrue(shown['context']['default_replaced'])
+        dialog = self.env['fusion.billing.webhook.secret.show'].with_user(self.billing_manager).with_context(
+            **shown['context']).new({})
+        self.assertEqual(dialog.secret, self.service.webhook_secret)
 
     def test_salesperson_sees_no_api_key_hash(self):
         self.service._generate_api_key()

@@ -63,8 +63,10 @@ class TestRecordUsage(FusionBillingCase):
 
     def test_usage_only_on_subscriptions(self):
         order = self.env['sale.order'].create({'partner_id': self.customer.id})
-        with self.assertRaises(AccessError, msg="the API's answer: not one of the service's subscriptions"):
+        with self.assertRaisesRegex(ValidationError, 'not one'):
             self._record(1, NOV_1, NOV_2, subscription=order)
+        with self.assertRaises(AccessError, msg="the API's answer: not one of the service's subscriptions"):
+            self._record(1, NOV_1, NOV_2, subscription=order, service=self.service)
         with self.assertRaisesRegex(ValidationError, 'not one'):
             self._store_row(1, NOV_1, NOV_2, subscription=order)
 
@@ -114,3 +116,83 @@ class TestAggregate(FusionBillingCase):
             oracle = engine.aggregate(metric.aggregation, engine.rows_in_window(
                 [(row.period_start, row.quantity, row.write_date, row.id) for row in rows], rated_window))
             self.assertEqual(self._aggregate(metric), float(oracle), metric.aggregation)
+
+
+@tagged('post_install', '-at_install')
+class TestAdjustUsage(FusionBillingCase):
+    """Reported usage is corrected only through Adjust Usage, which keeps the reason."""
+
+    def _adjust(self, usage, quantity, reason="Customer's app double-reported a retry."):
+        wizard = self.env['fusion.billing.usage.adjust'].with_user(self.billing_manager).with_context(
+            default_usage_id=usage.id).create({'quantity': quantity, 'reason': reason})
+        return wizard.action_adjust()
+
+    def test_reported_rows_cannot_be_edited_by_hand(self):
+        usage, _result = self._record(80000, NOV_1, NOV_2, key='k1', service=self.service)
+        with self.assertRaisesRegex(UserError, "Adjust Usage"):
+            usage.with_user(self.billing_manager).quantity = 80001
+        self.assertEqual(usage.quantity, 80000)
+
+    def test_adjusting_replaces_the_quantity_and_posts_the_reason(self):
+        usage, _result = self._record(80000, NOV_1, NOV_2, key='k1', service=self.service)
+        self._adjust(usage, 79000)
+        self.assertRecordValues(usage, [{'quantity': 79000, 'source': 'manual', 'service_id': self.service.id}])
+        message = self.subscription.message_ids[0]
+        self.assertIn("double-reported", message.body)
+        self.assertIn("80,000 → 79,000", message.body)
+        self._record(80000, NOV_1, NOV_2, key='k1', service=self.service)
+        self.assertRecordValues(usage, [{'quantity': 80000, 'source': 'push'}])  # the service sent it again
+
+    def test_an_adjustment_is_refused_like_the_api_refuses(self):
+        usage, _result = self._record(10, NOV_1, NOV_2, key='k1')
+        for quantity in (-1, 1e16):
+            with self.subTest(quantity=quantity), self.assertRaises(ValidationError):
+                self._adjust(usage, quantity)
+        with self.assertRaisesRegex(UserError, "reason"):
+            self._adjust(usage, 5, reason="  ")
+        self.assertEqual(usage.quantity, 10)
+
+
+@tagged('post_install', '-at_install')
+class TestUsageAnalysis(FusionBillingCase):
+    """The usage list: the current period, rows never billed, the customer, readable names."""
+
+    def test_current_period_and_rows_outside_the_subscription(self):
+        self.assertEqual(str(self.subscription.next_invoice_date), '2026-12-01')
+        before = self._store_row(1, utc(2026, 10, 31), utc(2026, 11, 1))
+        current, _result = self._record(5, utc(2026, 11, 20), utc(2026, 11, 21))
+        Usage = self.env['fusion.billing.usage']
+        self.assertEqual(Usage.search([('in_current_period', '=', True)]), current)
+        self.assertEqual(Usage.search([('outside_subscription', '=', True)]), before)
+        self.assertEqual(Usage.search([('outside_subscription', '!=', True),
+                                       ('subscription_id', '=', self.subscription.id)]), current)
+        self.assertRecordValues(before | current, [
+            {'in_current_period': False, 'outside_subscription': True},
+            {'in_current_period': True, 'outside_subscription': False},
+        ])
+        self.subscription.set_close()
+        self.assertFalse(Usage.search([('in_current_period', '=', True)]), "nothing is open once closed")
+
+    def test_rows_know_their_customer_and_read_as_names(self):
+        usage, _result = self._record(5, utc(2026, 11, 20), utc(2026, 11, 21))
+        grouped = self.env['fusion.billing.usage']._read_group([], ['partner_id'], ['quantity:sum'])
+        self.assertEqual(grouped, [(self.customer, 5.0)])
+        self.assertEqual(usage.display_name, f"{self.subscription.name} · API calls · 2026-11-20 00:00")
+
+
+@tagged('post_install', '-at_install')
+class TestServerSideUsage(FusionBillingCase):
+    """_record_usage without a service: the server's own record, with the API's checks."""
+
+    def test_a_customer_without_service_and_a_key_shared_with_a_service(self):
+        other = self.env['res.partner'].create({'name': 'No service'})
+        subscription = self._create_subscription(other)
+        usage, result = self._record(3, NOV_1, NOV_2, key='k', subscription=subscription)
+        self.assertEqual(result, 'created')
+        self.assertRecordValues(usage, [{'service_id': False, 'source': 'manual', 'quantity': 3}])
+        reported, _result = self._record(10, NOV_1, NOV_2, key='s', service=self.service)
+        corrected, result = self._record(12, NOV_1, NOV_2, key='s')
+        self.assertEqual((corrected, result), (reported, 'updated'), "the server may correct any row")
+        self.assertRecordValues(reported, [{'service_id': self.service.id, 'quantity': 12}])
+        with self.assertRaisesRegex(ValidationError, 'another period'):
+            self._record(12, NOV_2, DEC_1, key='s')

@@ -358,6 +358,14 @@ class TestUsageReadApi(FusionBillingCase, HttpCase):
             'charge_id': self.charge.id, 'metric': 'api_calls', 'unit': 'calls', 'aggregated_quantity': 1600.0,
             'included_quantity': 100.0, 'billable_quantity': 1500.0, 'amount': '18.75',
             'currency': self.currency.name}])
+        upcoming = body['upcoming_invoice']
+        self.assertEqual(upcoming['date'], str(self.subscription.next_invoice_date))
+        self.assertEqual(upcoming['lines'], [{
+            'name': "API calls: 1,600 calls, 100 included, 1,500 billable\n1,500 calls × $\N{NO-BREAK SPACE}0.0125",
+            'quantity': 1.0, 'price_unit': 18.75, 'discount': 0.0, 'price_subtotal': '18.75'}])
+        taxes = self.usage_product.taxes_id.compute_all(18.75, self.currency)
+        self.assertEqual((upcoming['currency'], upcoming['amount_untaxed'], upcoming['amount_total']),
+                         (self.currency.name, '18.75', f"{taxes['total_included']:.2f}"))
 
     def test_errors_are_json(self):
         response = self._get(self.subscription.id, key=None)
