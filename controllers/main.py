@@ -8,7 +8,7 @@ from odoo import fields, http
 from odoo.http import request
 
 from .. import engine
-from ..const import API_USER
+from ..const import API_KEY_DISPLAY_LENGTH, API_KEY_PREFIX, API_USER
 from ..engine.const import MAX_REQUEST_BYTES
 
 _logger = logging.getLogger(__name__)
@@ -32,13 +32,6 @@ def error_response(status, code, message, details=None, headers=(), count=None):
     if count is not None:
         error['count'] = count
     return json_response(status, {'status': 'error', 'error': error}, headers)
-
-
-def validation_response(problems):
-    """The 400 of a batch: every problem counted, the first ones detailed."""
-    refused = engine.refusal(problems)
-    return error_response(400, refused.code, refused.message, [problem.as_dict() for problem in refused.problems],
-                          count=refused.count)
 
 
 def read_body(httprequest):
@@ -85,17 +78,18 @@ class FusionBillingApi(http.Controller):
             return error_response(405, 'method_not_allowed', "Use POST to report usage.", headers=[('Allow', 'POST')])
         service = self._authenticated_service()
         if not service:
-            return error_response(401, 'unauthorized', "A valid API key is required: Authorization: Bearer <key>.",
-                                  headers=[('WWW-Authenticate', 'Bearer')])
+            return self._refuse(service, 401, 'unauthorized',
+                                "A valid API key is required: Authorization: Bearer <key>.",
+                                headers=[('WWW-Authenticate', 'Bearer')])
         if httprequest.mimetype != 'application/json':
-            return error_response(415, 'unsupported_media_type', "The request body must be application/json.")
+            return self._refuse(service, 415, 'unsupported_media_type', "The request body must be application/json.")
         try:
             batch = engine.parse_usage_batch(read_body(httprequest), now=fields.Datetime.now())
         except RequestEntityTooLarge:
-            return error_response(413, 'payload_too_large', "The request body is too large.")
+            return self._refuse(service, 413, 'payload_too_large', "The request body is too large.")
         except engine.RequestRefused as refused:
             details = [problem.as_dict() for problem in refused.problems] if refused.status == 400 else None
-            return error_response(refused.status, refused.code, refused.message, details)
+            return self._refuse(service, refused.status, refused.code, refused.message, details)
         try:
             result = self._as_api_user(service)['fusion.billing.usage']._record_usage_batch(
                 service, batch.events, batch.problems)
@@ -106,10 +100,14 @@ class FusionBillingApi(http.Controller):
             _logger.exception("Fusion Billing: usage batch of service %s failed", service.code)
             return error_response(500, 'internal_error', "The usage could not be stored; nothing was written.")
         if result.status == 'forbidden':
-            return error_response(403, 'forbidden', "Some events are for subscriptions this key may not report on.",
-                                  [problem.as_dict() for problem in result.problems])
+            return self._refuse(service, 403, 'forbidden',
+                                "Some events are for subscriptions this key may not report on.",
+                                [problem.as_dict() for problem in result.problems])
         if result.status == 'validation_error':
-            return validation_response(result.problems)
+            refused = engine.refusal(result.problems)
+            return self._refuse(service, 400, refused.code, refused.message,
+                                [problem.as_dict() for problem in refused.problems], count=refused.count)
+        request.env['fusion.billing.api.activity'].sudo()._log(service, 200, 'ok', events=len(result.results))
         return json_response(200, {'status': 'ok', 'results': result.results})
 
     @http.route('/fusion_billing/v1/subscriptions/<string:subscription_id>/usage', type='http', auth='none',
@@ -136,6 +134,18 @@ class FusionBillingApi(http.Controller):
             _logger.exception("Fusion Billing: usage report of subscription %s failed", subscription.id)
             return error_response(500, 'internal_error', "The usage could not be read.")
         return json_response(200, {'status': 'ok', **report})
+
+    def _refuse(self, service, status, code, message, details=None, headers=(), count=None):
+        """The JSON error answer of a usage report, counted in the API activity an admin
+        can see (the read route runs in a read-only transaction and counts nothing)."""
+        key_hint = None
+        if not service:
+            _scheme, _, key = request.httprequest.headers.get('Authorization', '').partition(' ')
+            key = key.strip()
+            key_hint = key[:API_KEY_DISPLAY_LENGTH] if key.startswith(API_KEY_PREFIX) else None
+        request.env['fusion.billing.api.activity'].sudo()._log(service, status, code, message, details or (),
+                                                                key_hint=key_hint)
+        return error_response(status, code, message, details, headers, count)
 
     def _authenticated_service(self):
         """The active service whose key is in the Authorization header, or an empty recordset."""

@@ -6,9 +6,11 @@ from . import fusion_billing_charge
 from . import fusion_billing_usage
 from . import fusion_billing_usage_ingestion
 from . import fusion_billing_reconciliation
+from . import fusion_billing_threshold_crossing
 from . import fusion_billing_rating
 from . import fusion_billing_upcoming_invoice
 from . import fusion_billing_webhook
+from . import fusion_billing_api_activity
 from . import sale_subscription_plan
 # sale.order is extended in three files, one concern each: the Usage tab and read API
 # (sale_order), Enterprise's invoicing hooks (sale_order_invoicing), the webhook events

@@ -24,7 +24,8 @@ class AccountMove(models.Model):
         # back to the usage lines' windows, for the next invoice. A cancelled credit note
         # credits nothing: its periods are billed again.
         result = super().button_cancel()
-        cancelled = self.filtered(lambda move: move.state == 'cancel' and move.move_type in ('out_invoice', 'out_refund'))
+        cancelled = self.filtered(
+            lambda move: move.state == 'cancel' and move.move_type in ('out_invoice', 'out_refund'))
         if cancelled:
             self.env['fusion.billing.reconciliation'].sudo()._forget_cancelled(cancelled.sudo())
         return result

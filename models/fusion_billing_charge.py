@@ -112,8 +112,9 @@ class FusionBillingCharge(models.Model):
         after = self._tier_tables()
         for charge in self.exists():
             if before.get(charge.id, '') != after[charge.id]:
-                lines = [self.env._("Tiers changed from:"), *(before.get(charge.id) or self.env._("(none)")).split("\n"),
-                         self.env._("to:"), *(after[charge.id] or self.env._("(none)")).split("\n")]
+                none = self.env._("(none)")
+                lines = [self.env._("Tiers changed from:"), *(before.get(charge.id) or none).split("\n"),
+                         self.env._("to:"), *(after[charge.id] or none).split("\n")]
                 charge.message_post(body=Markup("<br/>").join(lines))
 
     def _get_charge_terms(self):
@@ -139,25 +140,24 @@ class FusionBillingCharge(models.Model):
         return engine.rate(aggregated_quantity, self._get_charge_terms(), Decimal(repr(self.currency_id.rounding)))
 
     def _notify_thresholds_crossed(self, open_periods):
-        """Send usage.threshold_reached for the subscriptions whose open period of this
-        charge ({subscription id: (first day, day after the last, engine Rating)}) reached
-        the alert threshold: once per subscription, charge and period, whether the API or
-        the cron sees it first."""
+        """Note the subscriptions whose open period of this charge ({subscription id:
+        (first day, day after the last, engine Rating)}) reached the alert threshold, and
+        tell it once per subscription, charge and period, whether the API or the cron sees
+        it first: on the subscription's chatter, as an activity of its salesperson, and
+        as usage.threshold_reached to the services that want it."""
         self.ensure_one()
         if not self.alert_threshold:
             return
         reached = {subscription_id: period for subscription_id, period in open_periods.items()
                    if period[2].aggregated_quantity >= Decimal(repr(self.alert_threshold))}
-        keys = {subscription_id: f'{EVENT_USAGE_THRESHOLD_REACHED}:{subscription_id}:{self.id}:'
-                                 f'{engine.midnight_utc(start).isoformat()}'
-                for subscription_id, (start, _end, _rating) in reached.items()}
-        # The hourly rating sees the same crossing every hour: one query skips those sent.
-        already_sent = set(self.env['fusion.billing.webhook'].sudo().search_fetch(
-            [('event_key', 'in', list(keys.values()))], ['event_key']).mapped('event_key'))
-        for subscription in self.env['sale.order'].sudo().browse(list(reached)):
-            if keys[subscription.id] in already_sent:
-                continue
+        new = self.env['fusion.billing.threshold.crossing'].sudo()._note_crossings(self, {
+            subscription_id: (start, float(rating.aggregated_quantity))
+            for subscription_id, (start, _end, rating) in reached.items()})
+        for subscription in self.env['sale.order'].sudo().browse(sorted(new)):
             start, end, rating = reached[subscription.id]
+            subscription._fc_alert_threshold_crossed(self, rating.aggregated_quantity)
+            key = (f'{EVENT_USAGE_THRESHOLD_REACHED}:{subscription.id}:{self.id}:'
+                   f'{engine.midnight_utc(start).isoformat()}')
             subscription._fc_notify(EVENT_USAGE_THRESHOLD_REACHED, {
                 **subscription._fc_event_subject(),
                 'metric': self.metric_id.code,
@@ -166,4 +166,4 @@ class FusionBillingCharge(models.Model):
                 'threshold': self.alert_threshold,
                 'period': {'start': engine.midnight_utc(start).isoformat() + 'Z',
                            'end': engine.midnight_utc(end).isoformat() + 'Z'},
-            }, event_key=keys[subscription.id])
+            }, event_key=key)

@@ -1,4 +1,7 @@
 from odoo import api, fields, models
+from odoo.tools import formatLang
+
+from .. import engine
 
 
 class FusionBillingChargeTier(models.Model):
@@ -16,6 +19,7 @@ class FusionBillingChargeTier(models.Model):
     flat_fee = fields.Float(digits=(16, 6), default=0.0,
                             help="Charged once per period when at least one unit enters the tier.")
     currency_id = fields.Many2one(related='charge_id.currency_id')
+    range_label = fields.Char(compute='_compute_range_label', help="The units the tier covers.")
 
     _up_to_not_negative = models.Constraint('CHECK(up_to >= 0)', "A tier cannot end below zero.")
     _unit_price_not_negative = models.Constraint('CHECK(unit_price >= 0)', "A tier's unit price cannot be negative.")
@@ -43,6 +47,18 @@ class FusionBillingChargeTier(models.Model):
         result = super().unlink()
         charges._post_tier_changes(before)
         return result
+
+    @api.depends('up_to', 'charge_id.tier_ids.up_to')
+    def _compute_range_label(self):
+        for tier in self:
+            lower = max((other.up_to for other in tier.charge_id.tier_ids
+                         if other.up_to and (tier.is_open_ended or other.up_to < tier.up_to)), default=0.0)
+            lower_text = formatLang(self.env, lower, digits=engine.decimal_places(lower))
+            if tier.is_open_ended:
+                tier.range_label = self.env._("%s and above", lower_text)
+            else:
+                tier.range_label = self.env._("%(lower)s to %(upper)s", lower=lower_text, upper=formatLang(
+                    self.env, tier.up_to, digits=engine.decimal_places(tier.up_to)))
 
     @api.depends('up_to')
     def _compute_is_open_ended(self):

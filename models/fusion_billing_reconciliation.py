@@ -1,11 +1,15 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from odoo import fields, models
-from odoo.tools import float_compare, float_is_zero
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import float_compare, float_is_zero, format_amount, format_date, formatLang
+from odoo.tools.misc import get_lang
 
 from odoo.addons.sale_subscription.models.sale_order import SUBSCRIPTION_CLOSED_STATE
 
+from .. import engine
+from ..const import MANAGER_GROUP
 from .fusion_billing_rating import UsageWindow
 
 # Quantities are stored with 4 decimals; smaller differences are noise.
@@ -49,7 +53,16 @@ class FusionBillingReconciliation(models.Model):
     state = fields.Selection([('billed', "Billed"), ('late_usage', "Late usage"), ('credited', "Credited")],
                              required=True, default='billed', readonly=True)
     late_quantity = fields.Float(digits=(16, 4), readonly=True,
-                                 help="The period's aggregated quantity now minus the quantity billed.")
+                                 help="The period's aggregated quantity now minus the quantity billed and the late "
+                                      "quantity already settled.")
+    late_amount = fields.Monetary(compute='_compute_late_amount',
+                                  help="What the late quantity costs on top of the units already billed.")
+    late_settled_quantity = fields.Float(
+        digits=(16, 4), readonly=True,
+        help="Late quantity already billed on a later invoice or marked reviewed: not late any more.")
+    late_billed_amount = fields.Monetary(readonly=True, help="Late usage put on later invoices.")
+    late_sale_line_ids = fields.Many2many('sale.order.line', string="Late Usage Lines", readonly=True,
+                                          help="The one-off subscription lines that bill this period's late usage.")
     company_id = fields.Many2one(related='subscription_id.company_id', store=True, index=True)
     partner_id = fields.Many2one(related='subscription_id.partner_id', string="Customer")
 
@@ -281,8 +294,9 @@ class FusionBillingReconciliation(models.Model):
         self.search(domain)._update_late_usage()
 
     def _update_late_usage(self):
-        """Compare each billed row's quantity with the period's aggregated quantity now:
-        more usage than billed puts the row in ``late_usage`` with the difference."""
+        """Compare each billed row's quantity (and the late quantity already settled) with
+        the period's aggregated quantity now: more usage puts the row in ``late_usage`` with
+        the difference."""
         rows = self.filtered(lambda row: row.state != 'credited')
         if not rows:
             return
@@ -290,7 +304,7 @@ class FusionBillingReconciliation(models.Model):
         quantities = self.env['fusion.billing.rating']._aggregate_periods(
             [(row.subscription_id.id, row.metric_id, row.period_start, horizons[row]) for row in rows])
         for row, aggregated_now in zip(rows, quantities):
-            late_quantity = aggregated_now - row.aggregated_quantity
+            late_quantity = aggregated_now - row.aggregated_quantity - row.late_settled_quantity
             if float_compare(late_quantity, 0, precision_digits=QUANTITY_DIGITS) > 0:
                 if row.state != 'late_usage' or float_compare(row.late_quantity, late_quantity,
                                                               precision_digits=QUANTITY_DIGITS):
@@ -317,3 +331,85 @@ class FusionBillingReconciliation(models.Model):
             horizons[row] = horizon
         return horizons
 
+    # ------------------------------------------------------------------
+    # Late usage: bill it or mark it reviewed
+    # ------------------------------------------------------------------
+
+    @api.depends('state', 'late_quantity', 'aggregated_quantity', 'late_settled_quantity')
+    def _compute_late_amount(self):
+        for row in self:
+            row.late_amount = row.state == 'late_usage' and row._late_amount()
+
+    def _late_amount(self):
+        """The price of the late units on top of every unit already settled for the
+        period (tiers and included units as the period's own rating has them)."""
+        self.ensure_one()
+        settled = self.aggregated_quantity + self.late_settled_quantity
+        charge = self.charge_id
+        return float(charge._rate(settled + self.late_quantity).amount - charge._rate(settled).amount)
+
+    def action_bill_late_usage(self):
+        """Put each late amount on the subscription's next invoice, once: a one-off line at
+        that amount (taxed like the usage line), and the row records it as settled."""
+        self._ensure_late(self.env._("Only rows with late usage can be billed."))
+        product = self.env.ref('fusion_billing.product_late_usage')
+        Rating = self.env['fusion.billing.rating']
+        for row in self.sudo():
+            if row.subscription_id.subscription_state not in ('3_progress', '4_paused'):
+                raise UserError(self.env._(
+                    "%s is not running: its late usage can only be billed on an invoice made by hand.",
+                    row.subscription_id.display_name))
+            amount = row._late_amount()
+            usage_line = row.sale_line_id or row.subscription_id.order_line.filtered(
+                lambda line, row=row: line.fusion_charge_id == row.charge_id)[:1]
+            lang = get_lang(self.env, row.subscription_id.partner_id.lang).code
+            line = self.env['sale.order.line'].sudo().with_context(lang=lang).create({
+                'order_id': row.subscription_id.id,
+                'product_id': product.id,
+                'product_uom_qty': 1.0,
+                'price_unit': amount,
+                'tax_ids': [Command.set(usage_line.tax_ids.ids)] if usage_line else False,
+                'name': self.with_context(lang=lang).env._(
+                    "Late usage: %(charge)s, %(start)s to %(end)s: %(quantity)s %(unit)s",
+                    charge=row.charge_id.metric_id.with_context(lang=lang).name,
+                    start=format_date(self.env, row.period_start, lang_code=lang),
+                    end=format_date(self.env, row.period_end, lang_code=lang),
+                    quantity=formatLang(self.env, row.late_quantity, digits=engine.decimal_places(row.late_quantity)),
+                    unit=row.charge_id.metric_id.with_context(lang=lang).unit_name or ''),
+            })
+            if amount and usage_line:
+                quantity, price = Rating._price_before_taxes(line, Decimal(repr(amount)), Decimal(1),
+                                                             Decimal(repr(amount)))
+                line.write({'product_uom_qty': float(quantity), 'price_unit': float(price)})
+            row.write({
+                'late_settled_quantity': row.late_settled_quantity + row.late_quantity,
+                'late_billed_amount': row.late_billed_amount + amount,
+                'late_sale_line_ids': [Command.link(line.id)],
+                'late_quantity': 0.0,
+                'state': 'billed',
+            })
+            row.subscription_id.message_post(body=self.env._(
+                "Late usage of %(charge)s for %(start)s to %(end)s (%(amount)s) goes on the next invoice.",
+                charge=row.charge_id.display_name, start=row.period_start, end=row.period_end,
+                amount=format_amount(self.env, amount, row.currency_id)))
+        return True
+
+    def action_mark_late_usage_reviewed(self):
+        """Accept the late usage without billing it: the row is settled and the chatter of
+        the subscription says who decided."""
+        self._ensure_late(self.env._("Only rows with late usage can be marked reviewed."))
+        for row in self.sudo():
+            row.subscription_id.message_post(body=self.env._(
+                "Late usage of %(charge)s for %(start)s to %(end)s (%(quantity)s) reviewed by %(user)s: not billed.",
+                charge=row.charge_id.display_name, start=row.period_start, end=row.period_end,
+                quantity=formatLang(self.env, row.late_quantity, digits=engine.decimal_places(row.late_quantity)),
+                user=self.env.user.display_name))
+            row.write({'late_settled_quantity': row.late_settled_quantity + row.late_quantity,
+                       'late_quantity': 0.0, 'state': 'billed'})
+        return True
+
+    def _ensure_late(self, message):
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(self.env._("Only Fusion Billing managers can settle late usage."))
+        if any(row.state != 'late_usage' for row in self):
+            raise UserError(message)

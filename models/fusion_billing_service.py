@@ -1,8 +1,8 @@
 import hashlib
 import hmac
 import secrets
-
 import uuid
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
@@ -53,6 +53,9 @@ class FusionBillingService(models.Model):
                                  help="Beginning of the current API key, to recognise it. The key itself is "
                                       "shown once, when it is generated, and never stored.")
     api_key_generated_at = fields.Datetime(string="API Key Generated On", copy=False, readonly=True)
+    api_requests_24h = fields.Integer(string="Requests Accepted (24 h)", compute='_compute_api_activity')
+    api_events_24h = fields.Integer(string="Events Accepted (24 h)", compute='_compute_api_activity')
+    api_refused_24h = fields.Integer(string="Requests Refused (24 h)", compute='_compute_api_activity')
 
     webhook_url = fields.Char(string="Webhook URL", tracking=True)
     webhook_secret = fields.Char(copy=False, groups=MANAGER_GROUP, required=True,
@@ -127,6 +130,26 @@ class FusionBillingService(models.Model):
         if service and hmac.compare_digest(service.api_key_hash, candidate_hash):
             return service
         return self.browse()
+
+    def _compute_api_activity(self):
+        since = fields.Datetime.now() - timedelta(hours=24)
+        Activity = self.env['fusion.billing.api.activity'].sudo()
+        domain = [('service_id', 'in', self.ids), ('last_at', '>=', since)]
+        accepted = {service.id: (count, events) for service, count, events in Activity._read_group(
+            domain + [('status', '<', 400)], ['service_id'], ['count:sum', 'events:sum'])}
+        refused = {service.id: count for service, count in Activity._read_group(
+            domain + [('status', '>=', 400)], ['service_id'], ['count:sum'])}
+        for service in self:
+            service.api_requests_24h, service.api_events_24h = accepted.get(service.id, (0, 0))
+            service.api_refused_24h = refused.get(service.id, 0)
+
+    def action_view_api_activity(self):
+        """Smart button: this service's refused requests."""
+        self.ensure_one()
+        action = self.env['ir.actions.act_window']._for_xml_id('fusion_billing.fusion_billing_api_activity_action')
+        action['domain'] = [('service_id', '=', self.id)]
+        action['context'] = {'search_default_refused': 1}
+        return action
 
     def action_generate_api_key(self):
         """Button: generate a key and show it once, in a dialog that is never saved."""

@@ -301,7 +301,8 @@ class FusionBillingUsage(models.Model):
                           (id, subscription_id, metric_id, service_id, period_start, period_end, quantity, source,
                            idempotency_key, company_id, partner_id, create_uid, create_date, write_uid, write_date)
                    SELECT sent.new_id, sent.subscription_id, sent.metric_id, %(service)s, sent.period_start,
-                          sent.period_end, sent.quantity, %(source)s, sent.idempotency_key, so.company_id, so.partner_id,
+                          sent.period_end, sent.quantity, %(source)s, sent.idempotency_key, so.company_id,
+                          so.partner_id,
                           %(uid)s, %(now)s, %(uid)s, %(now)s
                      FROM sent
                      JOIN sale_order so ON so.id = sent.subscription_id

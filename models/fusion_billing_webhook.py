@@ -45,6 +45,9 @@ class FusionBillingWebhook(models.Model):
     response_status = fields.Integer(readonly=True)
     sent_at = fields.Datetime(readonly=True)
     company_id = fields.Many2one(related='service_id.company_id', store=True, index=True)
+    subscription_id = fields.Many2one('sale.order', ondelete='set null',
+                                      index='btree_not_null', readonly=True,
+                                      help="The subscription the event is about, when it is about one.")
 
     _event_key_unique = models.Constraint('UNIQUE(service_id, event_key)',
                                           "This event was already queued for this service.")
@@ -53,6 +56,14 @@ class FusionBillingWebhook(models.Model):
     # ------------------------------------------------------------------
     # Queue
     # ------------------------------------------------------------------
+
+    @api.model
+    def _subscription_of(self, data):
+        """The id of the subscription an event's ``data`` is about, if it still exists."""
+        subscription_id = data.get('subscription_id') if isinstance(data, dict) else None
+        if not isinstance(subscription_id, int):
+            return False
+        return self.env['sale.order'].sudo().browse(subscription_id).exists().id
 
     @api.model
     def _enqueue(self, service, event_type, data, event_key):
@@ -76,6 +87,7 @@ class FusionBillingWebhook(models.Model):
                     'event_id': event_id,
                     'event_key': event_key,
                     'payload': data,
+                    'subscription_id': self._subscription_of(data),
                     'body': body,
                     'signature': engine.sign_body(service.webhook_secret, body),
                 })

@@ -1,5 +1,7 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
-from odoo.tools import formatLang
+from odoo.tools import format_date, formatLang
 
 from .. import engine
 from ..const import BILLING_USER_GROUP
@@ -24,6 +26,8 @@ class SaleOrder(models.Model):
                                        compute_sudo=True, groups=BILLING_USER_GROUP)
     fusion_upcoming_invoice = fields.Html(string="Upcoming Invoice", compute='_compute_fusion_open_period',
                                           compute_sudo=True, groups=BILLING_USER_GROUP)
+    fusion_usage_history = fields.Html(string="Usage History", compute='_compute_fusion_open_period',
+                                       compute_sudo=True, groups=BILLING_USER_GROUP)
     fusion_rated_at = fields.Datetime(string="Last Rated", readonly=True, copy=False, groups=BILLING_USER_GROUP,
                                       help="When the usage lines were last rated: every hour, at invoicing, "
                                            "or with Rate Now.")
@@ -44,6 +48,8 @@ class SaleOrder(models.Model):
             order.fusion_period_start = window and window.start
             order.fusion_period_end = window and window.end
             order.fusion_usage_summary = order._fc_render_usage_summary(order._fc_open_period_usage(preview))
+            order.fusion_usage_history = self.env['ir.qweb']._render('fusion_billing.usage_history', {
+                'days': order._fc_daily_usage(preview), **order._fc_billing_history()})
             upcoming = order.id and order.is_subscription and self.env['fusion.billing.rating']._upcoming_invoice(
                 order._origin)
             order.fusion_upcoming_invoice = self.env['ir.qweb']._render('fusion_billing.upcoming_invoice',
@@ -92,6 +98,41 @@ class SaleOrder(models.Model):
                 'currency_id': charge.currency_id.id,
             })
         return summary
+
+    def _fc_daily_usage(self, preview):
+        """Per rated charge, the quantity of each day of the open window (as its metric
+        aggregates a day's rows), for the Usage tab's chart: [{'charge', 'unit', 'days':
+        [(day, quantity, bar width as a CSS percentage of the largest day)]}]."""
+        requests, keys = [], []
+        charges = self.env['fusion.billing.charge'].sudo()
+        for rating in preview:
+            if not rating.window.periods:
+                continue
+            charge = charges.browse(rating.window.charge_id)
+            day = rating.window.start
+            while day < rating.window.end:
+                requests.append((self.id, charge.metric_id, day, day + timedelta(days=1)))
+                keys.append((charge, day))
+                day += timedelta(days=1)
+        quantities = self.env['fusion.billing.rating']._aggregate_periods(requests) if requests else []
+        by_charge = {}
+        for (charge, day), quantity in zip(keys, quantities):
+            by_charge.setdefault(charge, []).append((day, quantity))
+        chart = []
+        for charge, days in by_charge.items():
+            largest = max(quantity for _day, quantity in days) or 1.0
+            chart.append({'charge': charge.display_name, 'unit': charge.metric_id.unit_name or '',
+                          'days': [(format_date(self.env, day), formatLang(
+                              self.env, quantity, digits=engine.decimal_places(quantity)), f"{100 * quantity / largest:.1f}%")
+                              for day, quantity in days]})
+        return chart
+
+    def _fc_billing_history(self):
+        """The billed periods from the ledger (newest first) and the alert thresholds
+        reached, for the Usage tab."""
+        rows = self.env['fusion.billing.reconciliation'].sudo().search([('subscription_id', '=', self.id)])
+        crossings = self.env['fusion.billing.threshold.crossing'].sudo().search([('subscription_id', '=', self.id)])
+        return {'ledger': rows, 'crossings': crossings}
 
     def _fc_rate_usage(self, charge, period_start, period_end):
         """Rate ``charge`` over ``[period_start, period_end)`` onto the charge's line of
@@ -160,6 +201,21 @@ class SaleOrder(models.Model):
                   'currency': currencies.browse(line['currency_id'])}
                  for line in summary]
         return self.env['ir.qweb']._render('fusion_billing.usage_summary', {'lines': lines})
+
+    def _fc_alert_threshold_crossed(self, charge, quantity):
+        """Tell the subscription's followers and its salesperson that ``charge``'s alert
+        threshold was reached in the open period."""
+        self.ensure_one()
+        unit = charge.metric_id.unit_name or ''
+        message = self.env._(
+            "%(metric)s reached %(quantity)s %(unit)s this period: the alert threshold of %(charge)s is "
+            "%(threshold)s.", metric=charge.metric_id.name, charge=charge.display_name, unit=unit,
+            quantity=formatLang(self.env, float(quantity), digits=engine.decimal_places(quantity)),
+            threshold=formatLang(self.env, charge.alert_threshold,
+                                 digits=engine.decimal_places(charge.alert_threshold)))
+        self.message_post(body=message)
+        self.activity_schedule('mail.mail_activity_data_todo', user_id=(self.user_id or self.env.user).id,
+                               summary=self.env._("Usage alert: %s", charge.metric_id.name), note=message)
 
     def action_fusion_rate_now(self):
         """Rate the usage lines now instead of at the next hourly run."""

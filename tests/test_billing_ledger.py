@@ -2,7 +2,7 @@ import decimal
 from datetime import date
 
 from odoo import Command
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
 
@@ -330,3 +330,55 @@ class TestBillingLedger(BillingCycleCase):
             'state': 'late_usage', 'late_quantity': 5}])
         self.assertEqual(self._usage_line(self.seats_charge).fusion_rated_quantity, 0,
                          "December starts empty: November is the admin's to bill")
+
+
+@tagged('post_install', '-at_install')
+class TestLateUsageNextStep(BillingCycleCase):
+    """Late usage is billed once on the next invoice, or marked reviewed; the ledger says so."""
+
+    def _billed_november(self):
+        subscription = self._create_subscription(self.customer, fee=True)
+        self._invoice_by_cron('2026-11-01 06:00:00')
+        self._record(1000, utc(2026, 11, 5), utc(2026, 11, 6), subscription=subscription)
+        december = self._invoice_by_cron()
+        self.assertEqual(self._invoice_line(december).price_subtotal, 12.5)
+        with freeze_time('2026-12-03 10:00:00'):
+            self._record(200, utc(2026, 11, 20), utc(2026, 11, 21), subscription=subscription)
+        [row] = self._reconciliation(subscription=subscription)
+        self.assertRecordValues(row, [{'state': 'late_usage', 'late_quantity': 200, 'late_amount': 2.5}])
+        return subscription, row
+
+    def test_late_usage_is_billed_once_on_the_next_invoice(self):
+        subscription, row = self._billed_november()
+        with freeze_time('2026-12-03 10:00:00'):
+            row.with_user(self.billing_manager).action_bill_late_usage()
+        self.assertRecordValues(row, [{'state': 'billed', 'late_quantity': 0, 'late_settled_quantity': 200,
+                                       'late_billed_amount': 2.5}])
+        self.assertIn("Late usage", row.late_sale_line_ids.name)
+        january = self._invoice_by_cron('2027-01-01 06:00:00')
+        late_lines = january.invoice_line_ids.filtered(lambda line: line.sale_line_ids == row.late_sale_line_ids)
+        self.assertEqual(late_lines.price_subtotal, 2.5)
+        self.assertEqual(january.amount_untaxed, 49 + 2.5, "the fee and November's late usage; a quiet December")
+        february = self._invoice_by_cron('2027-02-01 06:00:00')
+        self.assertFalse(february.invoice_line_ids.filtered(lambda line: line.sale_line_ids == row.late_sale_line_ids),
+                         "billed once")
+        with freeze_time('2027-02-03 10:00:00'):
+            self._record(40, utc(2026, 11, 25), utc(2026, 11, 26), subscription=subscription)
+        self.assertRecordValues(row, [{'state': 'late_usage', 'late_quantity': 40, 'late_amount': 0.5}])
+
+    def test_reviewed_late_usage_is_settled_without_a_line(self):
+        subscription, row = self._billed_november()
+        lines_before = subscription.order_line
+        row.with_user(self.billing_manager).action_mark_late_usage_reviewed()
+        self.assertRecordValues(row, [{'state': 'billed', 'late_quantity': 0, 'late_settled_quantity': 200,
+                                       'late_billed_amount': 0}])
+        self.assertEqual(subscription.order_line, lines_before)
+        self.assertIn("reviewed by", subscription.message_ids[0].body)
+
+    def test_only_managers_settle_late_usage_and_only_late_rows(self):
+        _subscription, row = self._billed_november()
+        with self.assertRaises(AccessError):
+            row.with_user(self.billing_user).action_bill_late_usage()
+        row.with_user(self.billing_manager).action_mark_late_usage_reviewed()
+        with self.assertRaisesRegex(UserError, "Only rows with late usage"):
+            row.with_user(self.billing_manager).action_bill_late_usage()

@@ -136,3 +136,8 @@ class TestConstraints(FusionBillingCase):
         self.assertIn("above 1,000 calls at", body)
         self.assertIn("0.01", body)
         self.assertIn("0.005", body)
+
+    def test_tiers_read_as_ranges_the_open_one_and_above(self):
+        self.charge.write({'charge_model': 'volume', 'tier_ids': [
+            Command.create({'up_to': 1000, 'unit_price': 0.02}), Command.create({'up_to': 0, 'unit_price': 0.01})]})
+        self.assertEqual(self.charge.tier_ids.mapped('range_label'), ['0 to 1,000', '1,000 and above'])

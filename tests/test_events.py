@@ -239,3 +239,42 @@ class TestPaymentTransactionEvents(FusionBillingCase):
         self.assertFalse(self.subscription.invoice_ids, "Enterprise deleted the invoice")
         [event] = self.env['fusion.billing.webhook'].search([('event_type', '=', 'invoice.payment_failed')])
         self.assertEqual(json.loads(event.body)['data']['subscription_id'], self.subscription.id)
+
+
+@tagged('post_install', '-at_install')
+@freeze_time('2026-11-20 10:00:00')
+class TestThresholdAlertInOdoo(FusionBillingCase):
+    """A threshold crossing is told inside Odoo too, once, with or without webhooks."""
+
+    def test_crossing_posts_on_the_chatter_and_plans_an_activity_once(self):
+        self.charge.alert_threshold = 1000
+        self.subscription.user_id = self.billing_user
+        self._record(600, utc(2026, 11, 5), utc(2026, 11, 6), key='a')
+        self.assertFalse(self.env['fusion.billing.threshold.crossing'].search([]))
+        self._record(600, utc(2026, 11, 6), utc(2026, 11, 7), key='b')
+        for _run in range(2):
+            self.env['fusion.billing.usage']._cron_rate_open_periods()
+        [crossing] = self.env['fusion.billing.threshold.crossing'].search([])
+        self.assertRecordValues(crossing, [{'subscription_id': self.subscription.id, 'charge_id': self.charge.id,
+                                            'quantity': 1200, 'threshold': 1000}])
+        self.assertEqual(str(crossing.period_start), '2026-11-01')
+        [activity] = self.subscription.activity_ids
+        self.assertEqual(activity.user_id, self.billing_user)
+        self.assertIn("1,200", activity.note)
+        alerts = self.subscription.message_ids.filtered(lambda message: 'alert threshold' in (message.body or ''))
+        self.assertEqual(len(alerts), 1)
+        self.assertFalse(self._events('usage.threshold_reached'), "no service has a webhook URL")
+
+
+@tagged('post_install', '-at_install')
+class TestWebhookEventSubject(FusionBillingCase):
+
+    def test_an_event_names_its_subscription(self):
+        self._enable_webhooks()
+        self.subscription.set_close()
+        event = self._events('subscription.terminated')
+        self.assertEqual(event.subscription_id, self.subscription)
+        Webhook = self.env['fusion.billing.webhook']
+        self.assertEqual(Webhook.search([('subscription_id', '=', self.subscription.id)]), event)
+        test_event = Webhook._enqueue(self.service, 'webhook.test', {'service': 'analytics'}, 'test:1')
+        self.assertFalse(test_event.subscription_id)

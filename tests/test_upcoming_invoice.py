@@ -90,3 +90,18 @@ class TestUpcomingInvoice(BillingCycleCase):
             self.assertEqual(str(subscription.fusion_rated_at), '2026-11-20 12:00:00')
         line = self._usage_line(subscription=subscription)
         self.assertEqual(line.qty_delivered * line.price_unit, 29.31, "Rate Now wrote the usage line")
+
+    def test_the_usage_tab_keeps_the_billed_periods_and_the_days_of_the_open_one(self):
+        subscription = self._create_subscription(self.customer, fee=True)
+        self._invoice_by_cron('2026-11-01 06:00:00')
+        self._record(2345, utc(2026, 11, 5), utc(2026, 11, 6), subscription=subscription)
+        invoice = self._invoice_by_cron()
+        self.assertEqual(invoice.state, 'posted', "the cron posts it")
+        self._record(700, utc(2026, 12, 3), utc(2026, 12, 4), subscription=subscription)
+        with freeze_time('2026-12-10 12:00:00'):
+            history = subscription.with_user(self.billing_user).fusion_usage_history
+        self.assertIn(invoice.name, history)
+        self.assertIn(f'/odoo/account.move/{invoice.id}', history)
+        self.assertIn('29.31', history, "the billed amount of November")
+        self.assertIn('700', history, "December 3 in the chart of the open period")
+        self.assertEqual(history.count('o_fusion_usage_chart'), 2, "one chart per charge")

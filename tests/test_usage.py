@@ -1,3 +1,4 @@
+import base64
 import random
 from datetime import timedelta
 
@@ -196,3 +197,38 @@ class TestServerSideUsage(FusionBillingCase):
         self.assertRecordValues(reported, [{'service_id': self.service.id, 'quantity': 12}])
         with self.assertRaisesRegex(ValidationError, 'another period'):
             self._record(12, NOV_2, DEC_1, key='s')
+
+
+@tagged('post_install', '-at_install')
+class TestImportUsage(FusionBillingCase):
+    """A CSV import goes through the API's checks: every row or none."""
+
+    def _import(self, text):
+        wizard = self.env['fusion.billing.usage.import'].with_user(self.billing_manager).create(
+            {'file': base64.b64encode(text.encode()), 'filename': 'usage.csv'})
+        return wizard.sudo(False).action_import()
+
+    def test_a_valid_file_is_imported_and_a_bad_one_writes_nothing(self):
+        self.billing_manager.group_ids |= self.env.ref('sales_team.group_sale_salesman_all_leads')
+        name = self.subscription.name
+        header = "subscription,metric,quantity,period_start,period_end,idempotency_key\n"
+        self._import(header + f"{name},api_calls,1200,2026-11-01T00:00:00Z,2026-11-01T01:00:00Z,k1\n"
+                              f"{self.subscription.id},api_calls,300,2026-11-02,2026-11-03,k2\n")
+        usage = self.subscription.fusion_usage_ids
+        self.assertEqual(sorted(usage.mapped('quantity')), [300, 1200])
+        self.assertEqual(set(usage.mapped('source')), {'manual'})
+        bad = (header + f"{name},api_calls,5,2026-11-04,2026-11-05,k3\n"
+                        f"S99999,api_calls,5,2026-11-04,2026-11-05,k4\n"
+                        f"{name},nope,5,2026-11-04,2026-11-05,k5\n"
+                        f"{name},api_calls,-1,2026-11-04,2026-11-05,k6\n")
+        with self.assertRaises(UserError) as refused:
+            self._import(bad)
+        message = str(refused.exception)
+        self.assertIn("Line 3, subscription", message)
+        self.assertIn("Line 4, metric", message)
+        self.assertIn("Line 5, quantity", message)
+        self.assertEqual(len(self.subscription.fusion_usage_ids), 2, "nothing of the bad file was written")
+
+    def test_a_file_without_the_header_is_refused(self):
+        with self.assertRaisesRegex(UserError, "header line"):
+            self._import("S00001;api_calls;5\n")

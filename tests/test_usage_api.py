@@ -382,3 +382,27 @@ class TestUsageReadApi(FusionBillingCase, HttpCase):
             self.assertTrue(response.headers['Content-Type'].startswith('application/json'))
             bodies.append(response.json())
         self.assertTrue(all(body == bodies[0] for body in bodies), "the same answer whatever the reason")
+
+
+@tagged('post_install', '-at_install')
+class TestApiActivity(UsageApiCase):
+    """Refused requests leave a trace an admin can read; accepted ones are counted."""
+
+    def test_refused_and_accepted_requests_are_counted_per_service(self):
+        Activity = self.env['fusion.billing.api.activity']
+        self.assertEqual(self._post({'events': [self._event()]}).status_code, 200)
+        self.assertEqual(self._post({'events': [self._event(idempotency_key='k2')]}).status_code, 200)
+        self.assertEqual(self._post({'events': [self._event(metric='nope')]}).status_code, 400)
+        self.assertEqual(self._post({'events': [self._event(metric='nope')]}).status_code, 400)
+        self.assertEqual(self._post({'events': [self._event()]}, key='fbk_stale0123456789').status_code, 401)
+        refused = Activity.search([('service_id', '=', self.service.id), ('refused', '=', True)])
+        self.assertRecordValues(refused, [{'status': 400, 'code': 'validation_error', 'count': 2}])
+        self.assertIn("nope", refused.last_problems)
+        [anonymous] = Activity.search([('service_id', '=', False)])
+        self.assertRecordValues(anonymous, [{'status': 401, 'count': 1, 'key_hint': 'fbk_stale012'}])
+        self.assertRecordValues(self.service, [{'api_requests_24h': 2, 'api_events_24h': 2, 'api_refused_24h': 2}])
+        self.env.cr.execute("UPDATE fusion_billing_api_activity SET hour = hour - interval '31 days' WHERE id = %s",
+                            [anonymous.id])
+        Activity._cron_vacuum()
+        self.assertFalse(anonymous.exists(), "older than the retention")
+        self.assertTrue(refused.exists(), "recent activity is kept")
