@@ -38,6 +38,9 @@ class FusionBillingCharge(models.Model):
     uses_tiers = fields.Boolean(compute='_compute_terms_used')
     price = fields.Float(digits=(16, 6), default=0.0, tracking=True,
                          help="Price per unit (standard) or per package (package).")
+    price_display = fields.Char(string="Pricing", compute='_compute_price_display',
+                                help="The price in the charge's currency with the decimals it has, or the "
+                                     "number of tiers.")
     unit_batch = fields.Integer(string="Package Size", default=1, tracking=True)
     included_quantity = fields.Float(string="Included Units", digits=(16, 4), default=0.0, tracking=True,
                                      help="Free units per billing period.")
@@ -116,6 +119,17 @@ class FusionBillingCharge(models.Model):
                 lines = [self.env._("Tiers changed from:"), *(before.get(charge.id) or none).split("\n"),
                          self.env._("to:"), *(after[charge.id] or none).split("\n")]
                 charge.message_post(body=Markup("<br/>").join(lines))
+
+    @api.depends('price', 'currency_id', 'charge_model', 'unit_batch', 'tier_ids')
+    def _compute_price_display(self):
+        Rating = self.env['fusion.billing.rating']
+        for charge in self:
+            if charge.uses_tiers:
+                charge.price_display = self.env._("%s tiers", len(charge.tier_ids))
+            elif charge.currency_id:
+                charge.price_display = Rating._format_price(charge.price, charge.currency_id)
+            else:
+                charge.price_display = False
 
     def _get_charge_terms(self):
         """Return the engine's view of this charge's pricing."""

@@ -368,18 +368,23 @@ class FusionBillingRating(models.AbstractModel):
                 number = formatLang(env, float(value.value), digits=engine.decimal_places(value.value))
                 return f"{number} {value.unit}" if value.unit else number
             if isinstance(value, engine.Price):
-                number = formatLang(env, float(value.value),
-                                    digits=max(currency.decimal_places, engine.decimal_places(value.value)))
-                if not currency.symbol:
-                    return number
-                return (f"{number}\N{NO-BREAK SPACE}{currency.symbol}" if currency.position == 'after'
-                        else f"{currency.symbol}\N{NO-BREAK SPACE}{number}")
+                return self.with_env(env)._format_price(value.value, currency)
             if isinstance(value, engine.Day):
                 return format_date(env, value.value)
             return value
 
         return "\n".join(env._(phrase.text, **{name: render(value) for name, value in phrase.values.items()})
                          for phrase in phrases)
+
+    @api.model
+    def _format_price(self, price, currency):
+        """A unit price in ``currency`` with all its decimals (0.0125 stays 0.0125, 5 reads
+        5.00), in the language of the environment."""
+        number = formatLang(self.env, float(price), digits=max(currency.decimal_places, engine.decimal_places(price)))
+        if not currency.symbol:
+            return number
+        return (f"{number}\N{NO-BREAK SPACE}{currency.symbol}" if currency.position == 'after'
+                else f"{currency.symbol}\N{NO-BREAK SPACE}{number}")
 
     @api.model
     def _price_before_taxes(self, line, amount, quantity, price):

@@ -107,10 +107,12 @@ class FusionBillingReconciliation(models.Model):
         rows = self.search([('invoice_id', 'in', moves.filtered(lambda move: move.move_type == 'out_invoice').ids),
                             ('state', '!=', 'credited')])
         rows.write({'state': 'credited', 'late_quantity': 0.0})
+        rows._compensate_late_billing()
         uncredited = self.browse()
         for aml, sale_line in self._usage_lines_of(moves.filtered(lambda move: move.move_type == 'out_refund')):
             uncredited |= self._rows_in(sale_line, aml).filtered(lambda row: row.state == 'credited')
         uncredited.write({'state': 'billed'})
+        uncredited._withdraw_late_compensation()
         uncredited._update_late_usage_of_charges()
         subscriptions = rows.subscription_id | uncredited.subscription_id
         if subscriptions:
@@ -222,6 +224,9 @@ class FusionBillingReconciliation(models.Model):
             'currency_id': charge.currency_id.id,
             'state': 'billed',
             'late_quantity': 0.0,
+            # Billed again as a whole: what was settled late is in the new amount.
+            'late_settled_quantity': 0.0,
+            'late_billed_amount': 0.0,
         }
 
     @staticmethod
@@ -271,6 +276,7 @@ class FusionBillingReconciliation(models.Model):
             if rows and aml.currency_id.compare_amounts(aml.price_subtotal, billed) >= 0:
                 rows.write({'state': 'credited', 'late_quantity': 0.0})
                 credited |= rows
+        credited._compensate_late_billing()
         return credited
 
     # ------------------------------------------------------------------
@@ -368,7 +374,7 @@ class FusionBillingReconciliation(models.Model):
                 'product_id': product.id,
                 'product_uom_qty': 1.0,
                 'price_unit': amount,
-                'tax_ids': [Command.set(usage_line.tax_ids.ids)] if usage_line else False,
+                'tax_ids': [Command.set(row._usage_taxes(usage_line).ids)],
                 'name': self.with_context(lang=lang).env._(
                     "Late usage: %(charge)s, %(start)s to %(end)s: %(quantity)s %(unit)s",
                     charge=row.charge_id.metric_id.with_context(lang=lang).name,
@@ -377,7 +383,7 @@ class FusionBillingReconciliation(models.Model):
                     quantity=formatLang(self.env, row.late_quantity, digits=engine.decimal_places(row.late_quantity)),
                     unit=row.charge_id.metric_id.with_context(lang=lang).unit_name or ''),
             })
-            if amount and usage_line:
+            if amount:
                 quantity, price = Rating._price_before_taxes(line, Decimal(repr(amount)), Decimal(1),
                                                              Decimal(repr(amount)))
                 line.write({'product_uom_qty': float(quantity), 'price_unit': float(price)})
@@ -407,6 +413,50 @@ class FusionBillingReconciliation(models.Model):
             row.write({'late_settled_quantity': row.late_settled_quantity + row.late_quantity,
                        'late_quantity': 0.0, 'state': 'billed'})
         return True
+
+    def _compensate_late_billing(self):
+        """Credited periods are billed again as a whole, late units included: the late
+        usage already billed on a separate line is taken off the next invoice by a
+        one-off line of the opposite amount, so that no unit is billed twice."""
+        product = self.env.ref('fusion_billing.product_late_usage')
+        for row in self.sudo().filtered(lambda row: row.late_billed_amount and not row._pending_compensation()):
+            late_lines = row.late_sale_line_ids.filtered(lambda line: line.price_unit > 0)
+            lang = get_lang(self.env, row.subscription_id.partner_id.lang).code
+            line = self.env['sale.order.line'].sudo().create({
+                'order_id': row.subscription_id.id,
+                'product_id': product.id,
+                'product_uom_qty': 1.0,
+                'price_unit': -sum(line.price_unit * line.product_uom_qty for line in late_lines),
+                'tax_ids': [Command.set(late_lines.tax_ids.ids)],
+                'name': self.with_context(lang=lang).env._(
+                    "Late usage of %(charge)s for %(start)s to %(end)s already billed: the period is billed "
+                    "again as a whole", charge=row.charge_id.metric_id.with_context(lang=lang).name,
+                    start=format_date(self.env, row.period_start, lang_code=lang),
+                    end=format_date(self.env, row.period_end, lang_code=lang)),
+            })
+            row.late_sale_line_ids = [Command.link(line.id)]
+            row.subscription_id.message_post(body=self.env._(
+                "%(charge)s for %(start)s to %(end)s was credited and will be billed again as a whole: the late "
+                "usage already billed (%(amount)s) is taken off the next invoice.",
+                charge=row.charge_id.display_name, start=row.period_start, end=row.period_end,
+                amount=format_amount(self.env, row.late_billed_amount, row.currency_id)))
+
+    def _withdraw_late_compensation(self):
+        """The credit was undone: the compensation lines not invoiced yet are removed."""
+        for row in self.sudo():
+            row._pending_compensation().unlink()
+
+    def _pending_compensation(self):
+        return self.late_sale_line_ids.filtered(lambda line: line.price_unit < 0 and not line.invoice_lines)
+
+    def _usage_taxes(self, usage_line):
+        """The taxes of the usage line, or those it would get (the charge product's, mapped
+        by the subscription's fiscal position)."""
+        if usage_line:
+            return usage_line.tax_ids
+        subscription = self.subscription_id
+        taxes = self.charge_id.product_id.taxes_id._filter_taxes_by_company(subscription.company_id)
+        return subscription.fiscal_position_id.map_tax(taxes)
 
     def _ensure_late(self, message):
         if not self.env.user.has_group(MANAGER_GROUP):

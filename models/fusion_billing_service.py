@@ -143,12 +143,19 @@ class FusionBillingService(models.Model):
             service.api_requests_24h, service.api_events_24h = accepted.get(service.id, (0, 0))
             service.api_refused_24h = refused.get(service.id, 0)
 
-    def action_view_api_activity(self):
-        """Smart button: this service's refused requests."""
+    def action_view_api_refused(self):
+        """Smart button: this service's refused requests of the last 24 hours."""
+        return self._api_activity_action({'search_default_refused': 1, 'search_default_last_day': 1})
+
+    def action_view_api_accepted(self):
+        """Smart button: this service's accepted requests of the last 24 hours."""
+        return self._api_activity_action({'search_default_accepted': 1, 'search_default_last_day': 1})
+
+    def _api_activity_action(self, context):
         self.ensure_one()
         action = self.env['ir.actions.act_window']._for_xml_id('fusion_billing.fusion_billing_api_activity_action')
         action['domain'] = [('service_id', '=', self.id)]
-        action['context'] = {'search_default_refused': 1}
+        action['context'] = context
         return action
 
     def action_generate_api_key(self):

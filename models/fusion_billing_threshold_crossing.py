@@ -1,3 +1,5 @@
+from psycopg2 import errors
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -29,7 +31,19 @@ class FusionBillingThresholdCrossing(models.Model):
         statement, safe against the API and the cron noting the same crossing at once."""
         if not crossings:
             return set()
-        rows = self.env.execute_query(SQL(
+        try:
+            with self.env.cr.savepoint(flush=False):
+                rows = self._insert_crossings(charge, crossings)
+        except errors.SerializationFailure:
+            # Noted at this instant by another transaction (the API and the hourly rating
+            # saw the same crossing): that one tells it.
+            return set()
+        self.invalidate_model()
+        return {row[0] for row in rows}
+
+    @api.model
+    def _insert_crossings(self, charge, crossings):
+        return self.env.execute_query(SQL(
             """INSERT INTO fusion_billing_threshold_crossing
                       (subscription_id, charge_id, period_start, quantity, threshold, company_id,
                        create_uid, create_date, write_uid, write_date)
@@ -43,5 +57,3 @@ class FusionBillingThresholdCrossing(models.Model):
             charge=charge.id, threshold=charge.alert_threshold, uid=self.env.uid, now=fields.Datetime.now(),
             subscriptions=list(crossings), starts=[start for start, _quantity in crossings.values()],
             quantities=[quantity for _start, quantity in crossings.values()]))
-        self.invalidate_model()
-        return {row[0] for row in rows}

@@ -11,18 +11,21 @@ class FusionBillingRating(models.AbstractModel):
 
         Returns {'date', 'currency' (res.currency), 'lines': [{'name', 'product_id',
         'quantity', 'price_unit', 'discount', 'price_subtotal'}],
-        'amount_untaxed', 'amount_tax', 'amount_total'}, or None when the subscription
-        will not be invoiced again.
+        'amount_untaxed', 'amount_tax', 'amount_total'}, or None when the cron will not
+        invoice it (paused, closed, ending before its next invoice date): its usage is then
+        invoiced by hand, if at all.
         """
         subscription.ensure_one()
         # A read for whoever may see the subscription's usage (a billing user, the API on
         # behalf of the subscription's service): taxes and lines are read as superuser.
         self, subscription = self.sudo(), subscription.sudo()
-        if subscription.subscription_state not in ('3_progress', '4_paused') or not subscription.next_invoice_date:
+        # Enterprise's cron invoices running subscriptions only, and closes, without an
+        # invoice, one whose end date comes before its next invoice date.
+        if subscription.subscription_state != '3_progress' or not subscription.next_invoice_date:
             return None
         invoice_date = subscription.next_invoice_date
         if subscription.end_date and subscription.end_date < invoice_date:
-            invoice_date = subscription.end_date
+            return None
         # The cron's view of the lines: automatic invoicing on the invoice date.
         subscription = subscription.with_context(recurring_automatic=True, invoiceable_date_from=invoice_date)
         ratings = {rating.window.charge_id: rating for rating in self._preview(subscription)}

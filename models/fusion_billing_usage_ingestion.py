@@ -239,18 +239,19 @@ class FusionBillingUsage(models.Model):
 
     @api.model
     def _key_conflicts(self, service, events, metric_ids):
-        """Problems for the keyed ``events`` whose key is stored for another period, or was
+        """Problems for the keyed ``events`` whose key is stored for another period, was
         reported by another service (two services may share a customer: neither changes
-        what the other reported)."""
+        what the other reported), or was recorded or adjusted in Odoo (a service does not
+        undo an administrator's correction)."""
         keyed = [event for event in events if event.idempotency_key is not None]
         if not keyed:
             return []
         self.flush_model()
-        stored = {(subscription_id, metric_id, key): (period_start, period_end, service_id)
-                  for subscription_id, metric_id, key, period_start, period_end, service_id in
+        stored = {(subscription_id, metric_id, key): (period_start, period_end, service_id, source)
+                  for subscription_id, metric_id, key, period_start, period_end, service_id, source in
                   self.env.execute_query(SQL(
                       """SELECT usage.subscription_id, usage.metric_id, usage.idempotency_key,
-                                usage.period_start, usage.period_end, usage.service_id
+                                usage.period_start, usage.period_end, usage.service_id, usage.source
                            FROM fusion_billing_usage usage
                            JOIN unnest(%(subscriptions)s::int[], %(metrics)s::int[], %(keys)s::varchar[])
                                 AS sent(subscription_id, metric_id, idempotency_key)
@@ -262,10 +263,14 @@ class FusionBillingUsage(models.Model):
                   ))}
         problems = []
         for event in keyed:
-            period_start, period_end, service_id = stored.get(
+            period_start, period_end, service_id, source = stored.get(
                 (event.subscription_id, metric_ids[event.metric], event.idempotency_key),
-                (event.period_start, event.period_end, service.id))
-            if service and service_id and service_id != service.id:
+                (event.period_start, event.period_end, service.id, 'push'))
+            if service and source == 'manual':
+                problems.append(engine.Problem(event.index, 'idempotency_key',
+                                               "This counter was recorded or adjusted in Odoo by an administrator: "
+                                               "the service no longer changes it."))
+            elif service and service_id and service_id != service.id:
                 problems.append(engine.Problem(event.index, 'idempotency_key',
                                                "This idempotency key was already used by another service for this "
                                                "subscription and metric."))
@@ -315,7 +320,9 @@ class FusionBillingUsage(models.Model):
                           write_date = EXCLUDED.write_date
                     WHERE fusion_billing_usage.quantity IS DISTINCT FROM EXCLUDED.quantity
                       AND (EXCLUDED.service_id IS NULL
-                           OR COALESCE(fusion_billing_usage.service_id, EXCLUDED.service_id) = EXCLUDED.service_id)
+                           OR (fusion_billing_usage.source <> 'manual'
+                               AND COALESCE(fusion_billing_usage.service_id, EXCLUDED.service_id)
+                                   = EXCLUDED.service_id))
                       AND fusion_billing_usage.period_start = EXCLUDED.period_start
                       AND fusion_billing_usage.period_end = EXCLUDED.period_end
                 RETURNING id, subscription_id, metric_id, idempotency_key, (xmax = 0) AS inserted

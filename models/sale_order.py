@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import format_date, formatLang
 
 from .. import engine
@@ -101,8 +102,8 @@ class SaleOrder(models.Model):
 
     def _fc_daily_usage(self, preview):
         """Per rated charge, the quantity of each day of the open window (as its metric
-        aggregates a day's rows), for the Usage tab's chart: [{'charge', 'unit', 'days':
-        [(day, quantity, bar width as a CSS percentage of the largest day)]}]."""
+        aggregates a day's rows), for the Usage tab's chart: [{'charge', 'unit', 'largest',
+        'days': [(day, quantity, bar height as a CSS percentage of the largest day)]}]."""
         requests, keys = [], []
         charges = self.env['fusion.billing.charge'].sudo()
         for rating in preview:
@@ -120,11 +121,14 @@ class SaleOrder(models.Model):
             by_charge.setdefault(charge, []).append((day, quantity))
         chart = []
         for charge, days in by_charge.items():
-            largest = max(quantity for _day, quantity in days) or 1.0
-            chart.append({'charge': charge.display_name, 'unit': charge.metric_id.unit_name or '',
-                          'days': [(format_date(self.env, day), formatLang(
-                              self.env, quantity, digits=engine.decimal_places(quantity)), f"{100 * quantity / largest:.1f}%")
-                              for day, quantity in days]})
+            largest = max(quantity for _day, quantity in days)
+            chart.append({
+                'charge': charge.display_name, 'unit': charge.metric_id.unit_name or '',
+                'largest': formatLang(self.env, largest, digits=engine.decimal_places(largest)),
+                'days': [(format_date(self.env, day),
+                          formatLang(self.env, quantity, digits=engine.decimal_places(quantity)),
+                          f"{100 * quantity / (largest or 1.0):.1f}%") for day, quantity in days],
+            })
         return chart
 
     def _fc_billing_history(self):
@@ -200,7 +204,9 @@ class SaleOrder(models.Model):
                                                   digits=engine.decimal_places(line['billable_quantity'])),
                   'currency': currencies.browse(line['currency_id'])}
                  for line in summary]
-        return self.env['ir.qweb']._render('fusion_billing.usage_summary', {'lines': lines})
+        has_charges = bool(self.plan_id and self.env['fusion.billing.charge'].sudo().search_count(
+            [('plan_id', '=', self.plan_id.id)], limit=1))
+        return self.env['ir.qweb']._render('fusion_billing.usage_summary', {'lines': lines, 'has_charges': has_charges})
 
     def _fc_alert_threshold_crossed(self, charge, quantity):
         """Tell the subscription's followers and its salesperson that ``charge``'s alert
@@ -214,11 +220,14 @@ class SaleOrder(models.Model):
             threshold=formatLang(self.env, charge.alert_threshold,
                                  digits=engine.decimal_places(charge.alert_threshold)))
         self.message_post(body=message)
-        self.activity_schedule('mail.mail_activity_data_todo', user_id=(self.user_id or self.env.user).id,
-                               summary=self.env._("Usage alert: %s", charge.metric_id.name), note=message)
+        if self.user_id:
+            self.activity_schedule('mail.mail_activity_data_todo', user_id=self.user_id.id,
+                                   summary=self.env._("Usage alert: %s", charge.metric_id.name), note=message)
 
     def action_fusion_rate_now(self):
         """Rate the usage lines now instead of at the next hourly run."""
+        if not self.env.user.has_group(BILLING_USER_GROUP):
+            raise AccessError(self.env._("Only Fusion Billing users can rate usage."))
         self.env['fusion.billing.rating']._rate_subscriptions(self, raise_errors=True)
         return True
 

@@ -382,3 +382,24 @@ class TestLateUsageNextStep(BillingCycleCase):
         row.with_user(self.billing_manager).action_mark_late_usage_reviewed()
         with self.assertRaisesRegex(UserError, "Only rows with late usage"):
             row.with_user(self.billing_manager).action_bill_late_usage()
+
+    def test_a_credited_period_whose_late_usage_was_billed_is_not_billed_twice(self):
+        _subscription, row = self._billed_november()
+        with freeze_time('2026-12-03 10:00:00'):
+            row.with_user(self.billing_manager).action_bill_late_usage()
+        january = self._invoice_by_cron('2027-01-01 06:00:00')
+        self.assertEqual(january.amount_untaxed, 49 + 2.5)
+        december = row.invoice_id
+        with freeze_time('2027-01-05 09:00:00'):
+            december._reverse_moves(cancel=True)
+        self.assertEqual(row.state, 'credited')
+        february = self._invoice_by_cron('2027-02-01 06:00:00')
+        november_again = self._invoice_line(february)
+        self.assertEqual(november_again.price_subtotal, 15.0, "1,200 calls: the whole period billed again")
+        compensation = february.invoice_line_ids.filtered(lambda line: line.price_subtotal < 0)
+        self.assertEqual(compensation.price_subtotal, -2.5, "the late usage January billed")
+        self.assertEqual(february.amount_untaxed, 49 + 15 - 2.5)
+        self.assertRecordValues(row, [{'state': 'billed', 'late_settled_quantity': 0, 'late_billed_amount': 0,
+                                       'aggregated_quantity': 1200}])
+        march = self._invoice_by_cron('2027-03-01 06:00:00')
+        self.assertEqual(march.amount_untaxed, 49, "compensated once")

@@ -1,4 +1,5 @@
 from odoo import Command
+from odoo.exceptions import AccessError
 from odoo.tests import freeze_time, tagged
 
 from .common import BillingCycleCase, utc
@@ -105,3 +106,35 @@ class TestUpcomingInvoice(BillingCycleCase):
         self.assertIn('29.31', history, "the billed amount of November")
         self.assertIn('700', history, "December 3 in the chart of the open period")
         self.assertEqual(history.count('o_fusion_usage_chart'), 2, "one chart per charge")
+
+    def test_nothing_open_once_closed_and_invoiced(self):
+        subscription = self._create_subscription(self.customer, fee=True)
+        self._invoice_by_cron('2026-11-01 06:00:00')
+        self._record(100, utc(2026, 11, 5), utc(2026, 11, 6), subscription=subscription)
+        with freeze_time('2026-11-20 10:00:00'):
+            subscription.set_close()
+            final = self._invoice_manually(subscription, when='2026-11-20 10:00:00')
+            final.action_post()
+            subscription.invalidate_recordset()
+            self.assertFalse(subscription.fusion_period_start)
+            self.assertIn("No usage is waiting to be billed", subscription.fusion_usage_summary)
+            self.assertIn("No invoice is due", subscription.fusion_upcoming_invoice)
+
+    def test_charge_prices_read_with_their_currency_and_decimals(self):
+        self.assertEqual(self.charge.price_display, "$\N{NO-BREAK SPACE}0.0125")
+        self.seats_charge.price = 4
+        self.assertEqual(self.seats_charge.price_display, "$\N{NO-BREAK SPACE}4.00")
+
+    def test_nothing_upcoming_when_the_cron_will_not_invoice(self):
+        subscription = self._create_subscription(self.customer, fee=True)
+        self._invoice_by_cron('2026-11-01 06:00:00')
+        self._record(100, utc(2026, 11, 5), utc(2026, 11, 6), subscription=subscription)
+        subscription.subscription_state = '4_paused'
+        self.assertIsNone(self._upcoming(subscription), "Enterprise's cron skips paused subscriptions")
+        subscription.subscription_state = '3_progress'
+        subscription.end_date = '2026-11-25'
+        self.assertIsNone(self._upcoming(subscription), "closed by the cron on its end date, not invoiced")
+
+    def test_rate_now_is_for_billing_users(self):
+        with self.assertRaises(AccessError):
+            self.subscription.with_user(self.salesperson).action_fusion_rate_now()

@@ -2,6 +2,7 @@ import base64
 import random
 from datetime import timedelta
 
+from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
@@ -141,8 +142,11 @@ class TestAdjustUsage(FusionBillingCase):
         message = self.subscription.message_ids[0]
         self.assertIn("double-reported", message.body)
         self.assertIn("80,000 → 79,000", message.body)
-        self._record(80000, NOV_1, NOV_2, key='k1', service=self.service)
-        self.assertRecordValues(usage, [{'quantity': 80000, 'source': 'push'}])  # the service sent it again
+        with self.assertRaisesRegex(ValidationError, "adjusted in Odoo"):
+            self._record(80000, NOV_1, NOV_2, key='k1', service=self.service)
+        self.assertRecordValues(usage, [{'quantity': 79000, 'source': 'manual'}])
+        self._adjust(usage, 79500)
+        self.assertEqual(usage.quantity, 79500, "adjusted again")
 
     def test_an_adjustment_is_refused_like_the_api_refuses(self):
         usage, _result = self._record(10, NOV_1, NOV_2, key='k1')
@@ -194,7 +198,9 @@ class TestServerSideUsage(FusionBillingCase):
         reported, _result = self._record(10, NOV_1, NOV_2, key='s', service=self.service)
         corrected, result = self._record(12, NOV_1, NOV_2, key='s')
         self.assertEqual((corrected, result), (reported, 'updated'), "the server may correct any row")
-        self.assertRecordValues(reported, [{'service_id': self.service.id, 'quantity': 12}])
+        self.assertRecordValues(reported, [{'service_id': self.service.id, 'quantity': 12, 'source': 'manual'}])
+        with self.assertRaisesRegex(ValidationError, "adjusted in Odoo"):
+            self._record(10, NOV_1, NOV_2, key='s', service=self.service)
         with self.assertRaisesRegex(ValidationError, 'another period'):
             self._record(12, NOV_2, DEC_1, key='s')
 
@@ -232,3 +238,12 @@ class TestImportUsage(FusionBillingCase):
     def test_a_file_without_the_header_is_refused(self):
         with self.assertRaisesRegex(UserError, "header line"):
             self._import("S00001;api_calls;5\n")
+
+    def test_a_manager_of_another_company_cannot_adjust(self):
+        usage, _result = self._record(10, NOV_1, NOV_2, key='k1', service=self.service)
+        other_company = self.env['res.company'].create({'name': 'Other Co'})
+        self.billing_manager.write({'company_ids': [Command.set(other_company.ids)], 'company_id': other_company.id})
+        with self.assertRaises(AccessError):
+            self.env['fusion.billing.usage.adjust'].with_user(self.billing_manager).with_context(
+                default_usage_id=usage.id).create({'quantity': 5, 'reason': "wrong"}).action_adjust()
+        self.assertEqual(usage.quantity, 10)

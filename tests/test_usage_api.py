@@ -406,3 +406,9 @@ class TestApiActivity(UsageApiCase):
         Activity._cron_vacuum()
         self.assertFalse(anonymous.exists(), "older than the retention")
         self.assertTrue(refused.exists(), "recent activity is kept")
+
+    def test_bad_keys_share_one_row_an_hour(self):
+        for number in range(5):
+            self.assertEqual(self._post({'events': [self._event()]}, key=f'fbk_guess{number:04d}xyz').status_code, 401)
+        [anonymous] = self.env['fusion.billing.api.activity'].search([('service_id', '=', False)])
+        self.assertRecordValues(anonymous, [{'count': 5, 'key_hint': 'fbk_guess000'}])

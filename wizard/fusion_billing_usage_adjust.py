@@ -36,6 +36,7 @@ class FusionBillingUsageAdjust(models.TransientModel):
 
     def action_adjust(self):
         self.ensure_one()
+        self.usage_id.check_access('read')
         usage = self.usage_id.sudo()
         if not self.reason or not self.reason.strip():
             raise UserError(self.env._("Say why the usage is adjusted: the reason is kept with the change."))
@@ -44,10 +45,10 @@ class FusionBillingUsageAdjust(models.TransientModel):
                 "This row was reported without an idempotency key, so it cannot be replaced. Ask the service to "
                 "send the counter again with a key, or record the missing usage as a new row."))
         before = usage.quantity
+        # Recorded by the server: the row becomes "Manual" and its service no longer changes it.
         self.env['fusion.billing.usage'].sudo()._record_usage_with_result(
             usage.subscription_id, usage.metric_id.code, self.quantity, usage.period_start, usage.period_end,
-            usage.idempotency_key, service=usage.service_id)
-        usage.sudo().source = 'manual'
+            usage.idempotency_key)
         usage.subscription_id.message_post(body=self.env._(
             "Usage adjusted by %(user)s: %(metric)s from %(start)s to %(end)s, %(before)s → %(after)s. "
             "Reason: %(reason)s",

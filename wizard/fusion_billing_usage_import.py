@@ -33,7 +33,9 @@ class FusionBillingUsageImport(models.TransientModel):
         unknown = {problem.index for problem in problems}
         problems += [problem for problem in batch.problems
                      if not (problem.field == 'subscription_id' and problem.index in unknown)]
-        Usage = self.env['fusion.billing.usage']
+        # The subscriptions were looked up with the user's rights; the rows, their late
+        # usage and thresholds are written by the server.
+        Usage = self.env['fusion.billing.usage'].sudo()
         outcome = Usage._record_usage_batch(self.env['fusion.billing.service'],
                                             [event for event in batch.events if event.index not in unknown], problems)
         if outcome.status != 'ok':

@@ -18,6 +18,9 @@ def migrate(cr, version):
           JOIN sale_order so ON so.id = (event.payload ->> 'subscription_id')::int
           JOIN fusion_billing_charge charge ON charge.id = (event.payload ->> 'charge_id')::int
          WHERE event.event_type = 'usage.threshold_reached'
+           AND event.payload ->> 'subscription_id' ~ '^[0-9]{1,9}$'
+           AND event.payload ->> 'charge_id' ~ '^[0-9]{1,9}$'
+           AND event.payload -> 'period' ->> 'start' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'
       ORDER BY so.id, charge.id, (event.payload -> 'period' ->> 'start')::date, event.id
             ON CONFLICT (subscription_id, charge_id, period_start) DO NOTHING
     """)
@@ -26,6 +29,6 @@ def migrate(cr, version):
            SET subscription_id = so.id
           FROM sale_order so
          WHERE event.subscription_id IS NULL
-           AND jsonb_typeof(event.payload -> 'subscription_id') = 'number'
+           AND event.payload ->> 'subscription_id' ~ '^[0-9]{1,9}$'
            AND so.id = (event.payload ->> 'subscription_id')::int
     """)
