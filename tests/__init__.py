@@ -11,3 +11,4 @@ from . import test_usage
 from . import test_usage_api
 from . import test_webhook_delivery
 from . import test_upcoming_invoice
+from . import test_client_e2e
