@@ -22,6 +22,7 @@
         'views/fusion_billing_api_activity_views.xml',
         'views/fusion_billing_usage_summary_templates.xml',
         'views/sale_subscription_views.xml',
+        'views/portal_templates.xml',
         'views/menus.xml',
     ],
     'demo': [

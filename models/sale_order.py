@@ -208,6 +208,38 @@ class SaleOrder(models.Model):
             [('plan_id', '=', self.plan_id.id)], limit=1))
         return self.env['ir.qweb']._render('fusion_billing.usage_summary', {'lines': lines, 'has_charges': has_charges})
 
+    def _fc_portal_usage(self):
+        """What the customer's portal page shows of this subscription's usage: the open
+        window, per charge the quantity, included and billable units and the amount so
+        far, and the upcoming invoice; None when there is nothing to show. Read as
+        superuser: the portal controller has checked that the visitor may see the
+        subscription."""
+        self.ensure_one()
+        order = self.sudo()
+        if not order.is_subscription:
+            return None
+        preview = order._fc_usage_preview()
+        lines = order._fc_open_period_usage(preview)
+        if not lines:
+            return None
+        window = order._fc_open_period_window(preview)
+
+        def number(value):
+            return formatLang(self.env, value, digits=engine.decimal_places(value))
+
+        charges = self.env['fusion.billing.charge'].sudo().browse([line['charge_id'] for line in lines])
+        names = {charge.id: charge.metric_id.name for charge in charges}
+        return {
+            'period': window and (format_date(self.env, window.start),
+                                  format_date(self.env, window.end - timedelta(days=1))),
+            'lines': [{**line, 'metric': names[line['charge_id']],
+                       'aggregated_quantity': number(line['aggregated_quantity']),
+                       'included_quantity': number(line['included_quantity']),
+                       'billable_quantity': number(line['billable_quantity']),
+                       'currency': self.env['res.currency'].browse(line['currency_id'])} for line in lines],
+            'upcoming': self.env['fusion.billing.rating']._upcoming_invoice(order),
+        }
+
     def _fc_alert_threshold_crossed(self, charge, quantity):
         """Tell the subscription's followers and its salesperson that ``charge``'s alert
         threshold was reached in the open period."""

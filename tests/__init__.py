@@ -12,3 +12,4 @@ from . import test_usage_api
 from . import test_webhook_delivery
 from . import test_upcoming_invoice
 from . import test_client_e2e
+from . import test_portal

@@ -1,6 +1,6 @@
 import importlib
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 
 from odoo.tests import tagged
 
@@ -51,6 +51,10 @@ class TestClientLibrary(UsageApiCase):
         event = self.client_library.verify_webhook(body, headers, secret, now=1700000010)
         self.assertEqual(event, json.loads(body))
         legacy_only = {'X-Fusion-Signature': headers['X-Fusion-Signature']}
-        self.assertEqual(self.client_library.verify_webhook(body, legacy_only, secret), json.loads(body))
+        with self.assertRaises(self.client_library.WebhookVerificationError):
+            self.client_library.verify_webhook(body, legacy_only, secret, now=1700000010)
+        created = datetime(2026, 11, 30, 12, tzinfo=timezone.utc).timestamp()
+        self.assertEqual(self.client_library.verify_webhook(body, legacy_only, secret, legacy=True, now=created + 5),
+                         json.loads(body))
         with self.assertRaises(self.client_library.WebhookVerificationError):
             self.client_library.verify_webhook(body, headers, secret, now=1700000000 + 3600)

@@ -76,6 +76,8 @@ class Client:
                                  if isinstance(problem.get("index"), int) else problem
                                  for problem in error.details]
                 raise
+            if not isinstance(answer.get("results"), list) or len(answer["results"]) != len(batch):
+                raise FusionBillingError("the server's answer does not list a result per event", status=200)
             results += [dict(result, index=result["index"] + first) for result in answer["results"]]
         return results
 
@@ -117,6 +119,8 @@ class Client:
         batch, size, first = [], len('{"events": []}'), 0
         for index, event in enumerate(events):
             event_size = len(json.dumps(event).encode("utf-8")) + 2
+            if event_size + len('{"events": []}') > MAX_REQUEST_BYTES:
+                raise ValueError(f"event {index} alone is larger than the API's 1 MiB limit")
             if batch and (len(batch) == MAX_EVENTS_PER_REQUEST or size + event_size > MAX_REQUEST_BYTES):
                 yield first, batch
                 batch, size, first = [], len('{"events": []}'), index
@@ -134,7 +138,7 @@ class Client:
         while True:
             try:
                 response = self.session.request(method, self.base_url + path, data=body, headers=headers,
-                                                timeout=self.timeout)
+                                                timeout=self.timeout, allow_redirects=False)
             except (requests.ConnectionError, requests.Timeout) as error:
                 if attempt >= self.max_retries:
                     raise ServiceUnavailableError(f"no answer from {self.base_url}: {error}") from error
@@ -159,25 +163,33 @@ class Client:
             answer = response.json()
         except ValueError:
             answer = None
-        if response.ok and isinstance(answer, dict):
+        if response.status_code == 200 and isinstance(answer, dict) and answer.get("status") == "ok":
             return answer
-        error = answer.get("error", {}) if isinstance(answer, dict) else {}
+        error = answer.get("error") if isinstance(answer, dict) else None
+        error = error if isinstance(error, dict) else {}
         message = error.get("message") or f"HTTP {response.status_code}"
         error_class = ERRORS_BY_STATUS.get(response.status_code)
         if error_class is None:
-            error_class = ServiceUnavailableError if response.status_code >= 429 else FusionBillingError
+            error_class = ServiceUnavailableError if response.status_code in RETRIED_STATUSES else FusionBillingError
         raise error_class(message, status=response.status_code, code=error.get("code"),
                           details=error.get("details"), count=error.get("count"))
 
 
 def _timestamp(value):
-    """ISO 8601 text in UTC for a datetime (naive means UTC) or a date; text unchanged."""
+    """ISO 8601 text in UTC (``...Z``) for a datetime (naive means UTC), a date or ISO 8601
+    text, so that one instant always reads the same (and gets the same derived key);
+    anything else is left for the API to refuse."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
         return value.isoformat() + "Z"
     if isinstance(value, date):
-        return value.isoformat()
+        return datetime(value.year, value.month, value.day).isoformat() + "Z"
     return value
 
 

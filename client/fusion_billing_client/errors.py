@@ -37,7 +37,7 @@ class UnsupportedMediaTypeError(FusionBillingError):
 
 
 class ServiceUnavailableError(FusionBillingError):
-    """Transport errors, 429 and 5xx that were still there after every retry."""
+    """Transport errors, 429 and 502-504 that were still there after every retry."""
 
 
 class WebhookVerificationError(Exception):

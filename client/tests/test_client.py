@@ -9,6 +9,7 @@ import requests
 from fusion_billing_client import (
     AuthenticationError,
     Client,
+    FusionBillingError,
     PayloadTooLargeError,
     PermissionDeniedError,
     ServiceUnavailableError,
@@ -129,6 +130,32 @@ def test_an_event_without_key_gets_a_stable_one_from_subscription_metric_and_per
     client.report_usage([{"subscription_id": 42, "metric": "api_calls", "quantity": 4,
                           "period_start": "2026-11-01T00:00:00Z", "period_end": "2026-11-01T01:00:00Z"}])
     assert api.bodies()[1]["events"][0]["idempotency_key"] == sent["idempotency_key"]
+
+
+def test_one_instant_written_differently_gets_the_same_key(client, api):
+    base = {"subscription_id": 42, "metric": "api_calls", "quantity": 1}
+    client.report_usage([dict(base, period_start="2026-11-01T00:00:00Z", period_end="2026-11-01T01:00:00Z")])
+    client.report_usage([dict(base, period_start="2026-11-01T01:00:00+01:00", period_end="2026-11-01T01:00:00")])
+    first, second = (body["events"][0] for body in api.bodies())
+    assert first["idempotency_key"] == second["idempotency_key"]
+    assert second["period_start"] == "2026-11-01T00:00:00Z"
+
+
+def test_an_event_over_the_size_limit_is_refused_before_sending(client, api):
+    with pytest.raises(ValueError, match="larger than"):
+        client.report_usage([event(1, note="x" * MAX_REQUEST_BYTES)])
+    assert not api.requests
+
+
+def test_a_500_is_not_retried_and_a_redirect_is_not_followed(client, api):
+    api.script = [error(500, "internal_error")]
+    with pytest.raises(FusionBillingError) as raised:
+        client.report_usage([event(1)])
+    assert raised.value.status == 500 and not isinstance(raised.value, ServiceUnavailableError)
+    api.script = [(302, {}, {"Location": "/elsewhere"})]
+    with pytest.raises(FusionBillingError):
+        client.report_usage([event(1)])
+    assert [path for _method, path, _headers, _raw in api.requests] == ["/fusion_billing/v1/usage"] * 2
 
 
 def test_two_counters_with_the_same_key_are_refused_before_sending(client, api):

@@ -13,6 +13,7 @@
         'views/sale_order_views.xml',
         'views/sale_order_close_reason_views.xml',
         'views/menus.xml',
+        'views/sale_subscription_portal_templates.xml',
         'data/sale_subscription_data.xml',
     ],
 }
