@@ -1,3 +1,4 @@
+from odoo import Command
 from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 
 from .common import FusionBillingCase, utc
@@ -50,3 +51,21 @@ class TestPortalUsage(FusionBillingCase, HttpCase):
     def test_anonymous_visitors_need_the_access_token(self):
         self.assertNotIn('Usage this period', self._page().text)
         self.assertIn('Usage this period', self._page(token=self.subscription._portal_ensure_token()).text)
+
+    def test_nothing_is_shown_without_usage_to_show(self):
+        Order = self.env['sale.order']
+        setup = self.env['product.product'].create({'name': 'Setup', 'type': 'service', 'list_price': 100})
+        plain = Order.create({'partner_id': self.customer.id, 'order_line': [
+            Command.create({'product_id': setup.id, 'product_uom_qty': 1})]})
+        plain.action_confirm()
+        quotation = self._create_subscription(self.customer, confirm=False)
+        quiet = self._create_subscription(self.customer)
+        self.assertIsNone(plain._fc_portal_usage(), "not a subscription")
+        self.assertIsNone(quotation._fc_portal_usage(), "a quotation bills nothing yet")
+        self.assertIsNotNone(quiet._fc_portal_usage(), "a running subscription shows its charges, even at zero")
+        self.authenticate('acme_portal', 'acme_portal_pw')
+        for order in (plain, quotation):
+            with self.subTest(order=order.name):
+                response = self.url_open(f'/my/subscriptions/{order.id}?access_token={order._portal_ensure_token()}')
+                self.assertEqual(response.status_code, 200)
+                self.assertNotIn('Usage this period', response.text)
