@@ -99,14 +99,10 @@ class FusionBillingCharge(models.Model):
 
     def _tier_tables(self):
         """{charge id: its tiers as text, one line per tier} for the chatter."""
-        tables = {}
-        for charge in self.exists():
-            tiers = [engine.Tier(up_to=None if tier.is_open_ended else tier.up_to, unit_price=tier.unit_price,
-                                 flat_fee=tier.flat_fee)
-                     for tier in charge.tier_ids.sorted(lambda t: (t.is_open_ended, t.up_to, t.id))]
-            tables[charge.id] = self.env['fusion.billing.rating']._render_phrases(
-                engine.describe_tiers(tiers, charge.metric_id.unit_name or ''), self.env.lang, charge.currency_id)
-        return tables
+        return {charge.id: self.env['fusion.billing.rating']._render_phrases(
+                    engine.describe_tiers(charge._engine_tiers(), charge.metric_id.unit_name or ''),
+                    self.env.lang, charge.currency_id)
+                for charge in self.exists()}
 
     def _post_tier_changes(self, before):
         """Post on each charge whose tiers changed since ``before`` (see _tier_tables) the
@@ -131,15 +127,17 @@ class FusionBillingCharge(models.Model):
             else:
                 charge.price_display = False
 
+    def _engine_tiers(self):
+        """The tiers as engine Tiers, in table order (the open-ended one last)."""
+        self.ensure_one()
+        return tuple(engine.Tier(up_to=None if tier.is_open_ended else tier.up_to, unit_price=tier.unit_price,
+                                 flat_fee=tier.flat_fee)
+                     for tier in self.tier_ids.sorted(lambda t: (t.is_open_ended, t.up_to, t.id)))
+
     def _get_charge_terms(self):
         """Return the engine's view of this charge's pricing."""
         self.ensure_one()
-        tiers = ()
-        if self.uses_tiers:
-            tiers = tuple(
-                engine.Tier(up_to=None if tier.is_open_ended else tier.up_to,
-                            unit_price=tier.unit_price, flat_fee=tier.flat_fee)
-                for tier in self.tier_ids.sorted(lambda t: (t.is_open_ended, t.up_to, t.id)))
+        tiers = self._engine_tiers() if self.uses_tiers else ()
         return engine.ChargeTerms(
             charge_model=self.charge_model,
             price=self.price,

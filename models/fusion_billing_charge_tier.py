@@ -1,7 +1,4 @@
 from odoo import api, fields, models
-from odoo.tools import formatLang
-
-from .. import engine
 
 
 class FusionBillingChargeTier(models.Model):
@@ -53,12 +50,13 @@ class FusionBillingChargeTier(models.Model):
         for tier in self:
             lower = max((other.up_to for other in tier.charge_id.tier_ids
                          if other.up_to and (tier.is_open_ended or other.up_to < tier.up_to)), default=0.0)
-            lower_text = formatLang(self.env, lower, digits=engine.decimal_places(lower))
+            Rating = self.env['fusion.billing.rating']
+            lower_text = Rating._format_quantity(lower)
             if tier.is_open_ended:
                 tier.range_label = self.env._("%s and above", lower_text)
             else:
-                tier.range_label = self.env._("%(lower)s to %(upper)s", lower=lower_text, upper=formatLang(
-                    self.env, tier.up_to, digits=engine.decimal_places(tier.up_to)))
+                tier.range_label = self.env._("%(lower)s to %(upper)s", lower=lower_text,
+                                              upper=Rating._format_quantity(tier.up_to))
 
     @api.depends('up_to')
     def _compute_is_open_ended(self):

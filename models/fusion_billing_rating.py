@@ -365,7 +365,7 @@ class FusionBillingRating(models.AbstractModel):
 
         def render(value):
             if isinstance(value, engine.Quantity):
-                number = formatLang(env, float(value.value), digits=engine.decimal_places(value.value))
+                number = self.with_env(env)._format_quantity(value.value)
                 return f"{number} {value.unit}" if value.unit else number
             if isinstance(value, engine.Price):
                 return self.with_env(env)._format_price(value.value, currency)
@@ -375,6 +375,12 @@ class FusionBillingRating(models.AbstractModel):
 
         return "\n".join(env._(phrase.text, **{name: render(value) for name, value in phrase.values.items()})
                          for phrase in phrases)
+
+    @api.model
+    def _format_quantity(self, quantity):
+        """A quantity with the decimals it has (1500 reads 1,500, 2.5 reads 2.5), in the
+        language of the environment."""
+        return formatLang(self.env, float(quantity), digits=engine.decimal_places(quantity))
 
     @api.model
     def _format_price(self, price, currency):

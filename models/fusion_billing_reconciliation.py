@@ -3,12 +3,11 @@ from decimal import Decimal
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import float_compare, float_is_zero, format_amount, format_date, formatLang
+from odoo.tools import float_compare, float_is_zero, format_amount, format_date
 from odoo.tools.misc import get_lang
 
 from odoo.addons.sale_subscription.models.sale_order import SUBSCRIPTION_CLOSED_STATE
 
-from .. import engine
 from ..const import MANAGER_GROUP
 from .fusion_billing_rating import UsageWindow
 
@@ -380,7 +379,7 @@ class FusionBillingReconciliation(models.Model):
                     charge=row.charge_id.metric_id.with_context(lang=lang).name,
                     start=format_date(self.env, row.period_start, lang_code=lang),
                     end=format_date(self.env, row.period_end, lang_code=lang),
-                    quantity=formatLang(self.env, row.late_quantity, digits=engine.decimal_places(row.late_quantity)),
+                    quantity=self.env['fusion.billing.rating']._format_quantity(row.late_quantity),
                     unit=row.charge_id.metric_id.with_context(lang=lang).unit_name or ''),
             })
             if amount:
@@ -408,7 +407,7 @@ class FusionBillingReconciliation(models.Model):
             row.subscription_id.message_post(body=self.env._(
                 "Late usage of %(charge)s for %(start)s to %(end)s (%(quantity)s) reviewed by %(user)s: not billed.",
                 charge=row.charge_id.display_name, start=row.period_start, end=row.period_end,
-                quantity=formatLang(self.env, row.late_quantity, digits=engine.decimal_places(row.late_quantity)),
+                quantity=self.env['fusion.billing.rating']._format_quantity(row.late_quantity),
                 user=self.env.user.display_name))
             row.write({'late_settled_quantity': row.late_settled_quantity + row.late_quantity,
                        'late_quantity': 0.0, 'state': 'billed'})

@@ -5,7 +5,7 @@ class FusionBillingRating(models.AbstractModel):
     _inherit = 'fusion.billing.rating'
 
     @api.model
-    def _upcoming_invoice(self, subscription):
+    def _upcoming_invoice(self, subscription, preview=None):
         """The next invoice of ``subscription`` as Enterprise's invoicing cron would create it
         on the next invoice date, with the usage priced as it stands now; nothing is written.
 
@@ -13,7 +13,8 @@ class FusionBillingRating(models.AbstractModel):
         'quantity', 'price_unit', 'discount', 'price_subtotal'}],
         'amount_untaxed', 'amount_tax', 'amount_total'}, or None when the cron will not
         invoice it (paused, closed, ending before its next invoice date): its usage is then
-        invoiced by hand, if at all.
+        invoiced by hand, if at all. ``preview`` is _preview's answer for the subscription
+        when the caller already has it.
         """
         subscription.ensure_one()
         # A read for whoever may see the subscription's usage (a billing user, the API on
@@ -28,7 +29,9 @@ class FusionBillingRating(models.AbstractModel):
             return None
         # The cron's view of the lines: automatic invoicing on the invoice date.
         subscription = subscription.with_context(recurring_automatic=True, invoiceable_date_from=invoice_date)
-        ratings = {rating.window.charge_id: rating for rating in self._preview(subscription)}
+        if preview is None:
+            preview = self._preview(subscription)
+        ratings = {rating.window.charge_id: rating for rating in preview}
         charges = self.env['fusion.billing.charge'].sudo().browse(list(ratings))
         usage_lines = {line.fusion_charge_id.id: line for line in subscription.order_line if line.fusion_charge_id}
         entries = []

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import format_date, formatLang
+from odoo.tools import format_date
 
 from .. import engine
 from ..const import BILLING_USER_GROUP
@@ -52,7 +52,7 @@ class SaleOrder(models.Model):
             order.fusion_usage_history = self.env['ir.qweb']._render('fusion_billing.usage_history', {
                 'days': order._fc_daily_usage(preview), **order._fc_billing_history()})
             upcoming = order.id and order.is_subscription and self.env['fusion.billing.rating']._upcoming_invoice(
-                order._origin)
+                order._origin, preview)
             order.fusion_upcoming_invoice = self.env['ir.qweb']._render('fusion_billing.upcoming_invoice',
                                                                         {'upcoming': upcoming or None})
 
@@ -120,13 +120,13 @@ class SaleOrder(models.Model):
         for (charge, day), quantity in zip(keys, quantities):
             by_charge.setdefault(charge, []).append((day, quantity))
         chart = []
+        format_quantity = self.env['fusion.billing.rating']._format_quantity
         for charge, days in by_charge.items():
             largest = max(quantity for _day, quantity in days)
             chart.append({
                 'charge': charge.display_name, 'unit': charge.metric_id.unit_name or '',
-                'largest': formatLang(self.env, largest, digits=engine.decimal_places(largest)),
-                'days': [(format_date(self.env, day),
-                          formatLang(self.env, quantity, digits=engine.decimal_places(quantity)),
+                'largest': format_quantity(largest),
+                'days': [(format_date(self.env, day), format_quantity(quantity),
                           f"{100 * quantity / (largest or 1.0):.1f}%") for day, quantity in days],
             })
         return chart
@@ -167,13 +167,14 @@ class SaleOrder(models.Model):
             'subscription': {'id': self.id, 'reference': self.name, 'state': self.subscription_state},
             'period': window and {'start': window.start.isoformat() + 'Z', 'end': window.end.isoformat() + 'Z'},
             'charges': charges,
-            'upcoming_invoice': self._fc_upcoming_invoice_report(),
+            'upcoming_invoice': self._fc_upcoming_invoice_report(preview),
         }
 
-    def _fc_upcoming_invoice_report(self):
+    def _fc_upcoming_invoice_report(self, preview=None):
         """The next invoice as the read API shows it: amounts as strings with the currency's
-        decimals; None when the subscription will not be invoiced again."""
-        upcoming = self.env['fusion.billing.rating']._upcoming_invoice(self)
+        decimals; None when the subscription will not be invoiced again. ``preview`` is
+        _fc_usage_preview's answer when the caller already has it."""
+        upcoming = self.env['fusion.billing.rating']._upcoming_invoice(self, preview)
         if not upcoming:
             return None
         currency = upcoming['currency']
@@ -192,18 +193,20 @@ class SaleOrder(models.Model):
                       for line in upcoming['lines']],
         }
 
+    def _fc_usage_for_display(self, summary):
+        """_fc_open_period_usage's lines with their quantities as text in the user's
+        language and their currency as a record, for the Usage tab and the portal."""
+        format_quantity = self.env['fusion.billing.rating']._format_quantity
+        return [{**line,
+                 'aggregated_quantity': format_quantity(line['aggregated_quantity']),
+                 'included_quantity': format_quantity(line['included_quantity']),
+                 'billable_quantity': format_quantity(line['billable_quantity']),
+                 'currency': self.env['res.currency'].browse(line['currency_id'])}
+                for line in summary]
+
     def _fc_render_usage_summary(self, summary):
         """Render the open period's usage per charge (the usage_summary template)."""
-        currencies = self.env['res.currency'].browse({line['currency_id'] for line in summary})
-        lines = [{**line,
-                  'aggregated_quantity': formatLang(self.env, line['aggregated_quantity'],
-                                                    digits=engine.decimal_places(line['aggregated_quantity'])),
-                  'included_quantity': formatLang(self.env, line['included_quantity'],
-                                                  digits=engine.decimal_places(line['included_quantity'])),
-                  'billable_quantity': formatLang(self.env, line['billable_quantity'],
-                                                  digits=engine.decimal_places(line['billable_quantity'])),
-                  'currency': currencies.browse(line['currency_id'])}
-                 for line in summary]
+        lines = self._fc_usage_for_display(summary)
         has_charges = bool(self.plan_id and self.env['fusion.billing.charge'].sudo().search_count(
             [('plan_id', '=', self.plan_id.id)], limit=1))
         return self.env['ir.qweb']._render('fusion_billing.usage_summary', {'lines': lines, 'has_charges': has_charges})
@@ -223,21 +226,13 @@ class SaleOrder(models.Model):
         if not lines:
             return None
         window = order._fc_open_period_window(preview)
-
-        def number(value):
-            return formatLang(self.env, value, digits=engine.decimal_places(value))
-
         charges = self.env['fusion.billing.charge'].sudo().browse([line['charge_id'] for line in lines])
         names = {charge.id: charge.metric_id.name for charge in charges}
         return {
             'period': window and (format_date(self.env, window.start),
                                   format_date(self.env, window.end - timedelta(days=1))),
-            'lines': [{**line, 'metric': names[line['charge_id']],
-                       'aggregated_quantity': number(line['aggregated_quantity']),
-                       'included_quantity': number(line['included_quantity']),
-                       'billable_quantity': number(line['billable_quantity']),
-                       'currency': self.env['res.currency'].browse(line['currency_id'])} for line in lines],
-            'upcoming': self.env['fusion.billing.rating']._upcoming_invoice(order),
+            'lines': [{**line, 'metric': names[line['charge_id']]} for line in self._fc_usage_for_display(lines)],
+            'upcoming': self.env['fusion.billing.rating']._upcoming_invoice(order, preview),
         }
 
     def _fc_alert_threshold_crossed(self, charge, quantity):
@@ -248,9 +243,8 @@ class SaleOrder(models.Model):
         message = self.env._(
             "%(metric)s reached %(quantity)s %(unit)s this period: the alert threshold of %(charge)s is "
             "%(threshold)s.", metric=charge.metric_id.name, charge=charge.display_name, unit=unit,
-            quantity=formatLang(self.env, float(quantity), digits=engine.decimal_places(quantity)),
-            threshold=formatLang(self.env, charge.alert_threshold,
-                                 digits=engine.decimal_places(charge.alert_threshold)))
+            quantity=self.env['fusion.billing.rating']._format_quantity(quantity),
+            threshold=self.env['fusion.billing.rating']._format_quantity(charge.alert_threshold))
         self.message_post(body=message)
         if self.user_id:
             self.activity_schedule('mail.mail_activity_data_todo', user_id=self.user_id.id,

@@ -1,12 +1,5 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import formatLang
-
-from .. import engine
-
-
-def _number(env, quantity):
-    return formatLang(env, quantity, digits=engine.decimal_places(quantity))
 
 
 class FusionBillingUsageAdjust(models.TransientModel):
@@ -45,6 +38,7 @@ class FusionBillingUsageAdjust(models.TransientModel):
                 "This row was reported without an idempotency key, so it cannot be replaced. Ask the service to "
                 "send the counter again with a key, or record the missing usage as a new row."))
         before = usage.quantity
+        Rating = self.env['fusion.billing.rating']
         # Recorded by the server: the row becomes "Manual" and its service no longer changes it.
         self.env['fusion.billing.usage'].sudo()._record_usage_with_result(
             usage.subscription_id, usage.metric_id.code, self.quantity, usage.period_start, usage.period_end,
@@ -54,5 +48,6 @@ class FusionBillingUsageAdjust(models.TransientModel):
             "Reason: %(reason)s",
             user=self.env.user.display_name, metric=usage.metric_id.display_name,
             start=fields.Datetime.to_string(usage.period_start), end=fields.Datetime.to_string(usage.period_end),
-            before=_number(self.env, before), after=_number(self.env, self.quantity), reason=self.reason.strip()))
+            before=Rating._format_quantity(before), after=Rating._format_quantity(self.quantity),
+            reason=self.reason.strip()))
         return {'type': 'ir.actions.act_window_close'}
