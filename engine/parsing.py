@@ -5,6 +5,7 @@ InputError carrying the field name and a sentence the client can act on.
 Messages never repeat the value received: it may be huge or secret.
 """
 
+import functools
 import json
 import math
 import re
@@ -34,18 +35,33 @@ def parse_timestamp(value, field):
         raise InputError(f"{field} must be an ISO 8601 timestamp string.", field)
     if not value.strip():
         raise InputError(f"{field} must not be empty.", field)
-    invalid = InputError(f"{field} must be an ISO 8601 timestamp, e.g. 2026-11-01T00:00:00Z.", field)
+    timestamp = _utc_timestamp(value)
+    if timestamp is _INVALID:
+        raise InputError(f"{field} must be an ISO 8601 timestamp, e.g. 2026-11-01T00:00:00Z.", field)
+    if timestamp is _OUT_OF_RANGE:
+        raise InputError(f"{field} is out of range once converted to UTC.", field)
+    return timestamp
+
+
+_INVALID = object()
+_OUT_OF_RANGE = object()
+
+
+# The events of a batch mostly share their periods: each text is read once.
+@functools.lru_cache(maxsize=4096)
+def _utc_timestamp(value):
+    """The naive UTC datetime of the text ``value``, or _INVALID / _OUT_OF_RANGE."""
     if not _TIMESTAMP_CHARACTERS.fullmatch(value):
-        raise invalid
+        return _INVALID
     try:
         timestamp = datetime.fromisoformat(value)
     except ValueError:
-        raise invalid from None
+        return _INVALID
     if timestamp.tzinfo is not None:
         try:
             timestamp = timestamp.astimezone(timezone.utc).replace(tzinfo=None)
         except OverflowError:
-            raise InputError(f"{field} is out of range once converted to UTC.", field) from None
+            return _OUT_OF_RANGE
     return timestamp
 
 
@@ -168,7 +184,8 @@ def load_json_object(raw):
         raise InputError("The request body holds a number too long to read.") from None
     if not isinstance(data, dict):
         raise InputError("The request body must be a JSON object.")
-    if _has_unstorable_string(data):
+    # Valid UTF-8 text can only bring a NUL or a lone surrogate in through a \u escape.
+    if '\\u' in text and _has_unstorable_string(data):
         raise InputError(
             "The request body holds a string that cannot be stored "
             "(a NUL character or an unpaired surrogate)."

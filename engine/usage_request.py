@@ -152,6 +152,15 @@ def parse_usage_events(events, now=None):
     return UsageBatch(parsed, problems)
 
 
+_REQUIRED_FIELD_PARSERS = (
+    ('subscription_id', parse_record_id),
+    ('metric', parse_metric_code),
+    ('quantity', parse_quantity),
+    ('period_start', parse_timestamp),
+    ('period_end', parse_timestamp),
+)
+
+
 def _parse_event(index, event, latest_start=None):
     """Return (problems, UsageEvent or None) for one element of ``events``."""
     if not isinstance(event, dict):
@@ -159,19 +168,12 @@ def _parse_event(index, event, latest_start=None):
     problems = [Problem(index, key[:50], f"Unknown field {key[:50]!r}.")
                 for key in event if key not in USAGE_EVENT_FIELDS]
     values = {}
-    parsers = {
-        'subscription_id': lambda value: parse_record_id(value, 'subscription_id'),
-        'metric': lambda value: parse_metric_code(value, 'metric'),
-        'quantity': lambda value: parse_quantity(value, 'quantity'),
-        'period_start': lambda value: parse_timestamp(value, 'period_start'),
-        'period_end': lambda value: parse_timestamp(value, 'period_end'),
-    }
-    for field, parse in parsers.items():
+    for field, parse in _REQUIRED_FIELD_PARSERS:
         if field not in event:
             problems.append(Problem(index, field, f"{field} is required."))
             continue
         try:
-            values[field] = parse(event[field])
+            values[field] = parse(event[field], field)
         except InputError as error:
             problems.append(Problem(index, field, error.message))
     try:

@@ -327,17 +327,17 @@ class FusionBillingUsage(models.Model):
                       AND fusion_billing_usage.period_end = EXCLUDED.period_end
                 RETURNING id, subscription_id, metric_id, idempotency_key, (xmax = 0) AS inserted
                )
-               SELECT sent.idx, COALESCE(written.id, stored.id),
-                      CASE WHEN written.inserted THEN 'created'
-                           WHEN written.id IS NOT NULL THEN 'updated'
+               SELECT sent.idx, COALESCE(inserted.id, by_key.id, stored.id),
+                      CASE WHEN inserted.id IS NOT NULL OR by_key.inserted THEN 'created'
+                           WHEN by_key.id IS NOT NULL THEN 'updated'
                            ELSE 'unchanged' END
                  FROM sent
             LEFT JOIN stored ON stored.idx = sent.idx
-            LEFT JOIN written
-                   ON (sent.idempotency_key IS NULL AND written.id = sent.new_id)
-                   OR (sent.idempotency_key IS NOT NULL
-                       AND (written.subscription_id, written.metric_id, written.idempotency_key)
-                         = (sent.subscription_id, sent.metric_id, sent.idempotency_key))
+            -- Two equality joins rather than one with OR: each is a hash join.
+            LEFT JOIN written inserted ON inserted.id = sent.new_id
+            LEFT JOIN written by_key
+                   ON (by_key.subscription_id, by_key.metric_id, by_key.idempotency_key)
+                    = (sent.subscription_id, sent.metric_id, sent.idempotency_key)
              ORDER BY sent.idx""",
             indexes=[event.index for event in events],
             subscriptions=[event.subscription_id for event in events],

@@ -2,6 +2,10 @@
 (run by `tools/bench load`, not a test).
 
 Starts Odoo with --workers=2 on 127.0.0.1 against the given throwaway database, then:
+- the physical limit, measured in the same run: 1,000 events parsed from the same JSON
+  body, stored by one `unnest` upsert into a copy of the usage table (same columns,
+  indexes and foreign keys; and once without the foreign keys) and committed, one batch
+  after the other; no HTTP, no Odoo;
 - throughput: 1,000-event batches with fresh keys from one client and from 4 clients
   (events/s, median batch latency), SQL statements of a 10- and a 1,000-event batch (from
   the server's request log), and the same 1,000 events through one `_record_usage` call per event
@@ -76,6 +80,52 @@ def per_event_path(registry, subscription_id, count):
                                                       f'orm-{number}')
         cr.commit()
         return time.perf_counter() - started
+
+
+def physical_limit(registry, subscription_id, foreign_keys, batches=20):
+    """Events/s of the bare work of a batch: parse the request body, one upsert into a
+    table with the usage table's columns and indexes (and, with ``foreign_keys``, its
+    foreign keys: PostgreSQL checks each one for every row), commit."""
+    with registry.cursor() as cr:
+        cr.execute("CREATE TABLE fusion_bench_limit (LIKE fusion_billing_usage INCLUDING ALL)")
+        cr.execute("ALTER TABLE fusion_bench_limit ALTER id SET DEFAULT nextval('fusion_billing_usage_id_seq')")
+        if foreign_keys:
+            cr.execute("""SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+                           WHERE conrelid = 'fusion_billing_usage'::regclass AND contype = 'f'""")
+            for name, definition in cr.fetchall():
+                cr.execute(f'ALTER TABLE fusion_bench_limit ADD CONSTRAINT "limit_{name}" {definition}')
+        cr.execute("""SELECT so.company_id, so.partner_id, metric.id, service.id
+                        FROM sale_order so, fusion_billing_metric metric, fusion_billing_service service
+                       WHERE so.id = %s AND metric.code = 'load_calls' AND service.code = 'load'""",
+                   [subscription_id])
+        company_id, partner_id, metric_id, service_id = cr.fetchone()
+        cr.commit()
+        try:
+            bodies = [json.dumps({'events': events(subscription_id, f'limit-{number}', 1000)}).encode()
+                      for number in range(batches)]
+            started = time.perf_counter()
+            for body in bodies:
+                sent = json.loads(body)['events']
+                cr.execute("""
+                    INSERT INTO fusion_bench_limit (subscription_id, metric_id, service_id, period_start, period_end,
+                                                    quantity, source, idempotency_key, company_id, partner_id,
+                                                    create_uid, create_date, write_uid, write_date)
+                    SELECT sent.subscription_id, %s, %s, sent.period_start, sent.period_end, sent.quantity, 'push',
+                           sent.idempotency_key, %s, %s, 1, now() at time zone 'UTC', 1, now() at time zone 'UTC'
+                      FROM unnest(%s::int[], %s::float8[], %s::timestamp[], %s::timestamp[], %s::varchar[])
+                           AS sent(subscription_id, quantity, period_start, period_end, idempotency_key)
+                        ON CONFLICT (subscription_id, metric_id, idempotency_key)
+                        DO UPDATE SET quantity = EXCLUDED.quantity
+                 RETURNING id""", [metric_id, service_id, company_id, partner_id,
+                                  [event['subscription_id'] for event in sent], [event['quantity'] for event in sent],
+                                  [event['period_start'] for event in sent], [event['period_end'] for event in sent],
+                                  [event['idempotency_key'] for event in sent]])
+                cr.fetchall()
+                cr.commit()
+            return batches * 1000 / (time.perf_counter() - started)
+        finally:
+            cr.execute("DROP TABLE fusion_bench_limit")
+            cr.commit()
 
 
 def free_port():
@@ -204,6 +254,8 @@ def main(database, addons_path):
     problems = []
     try:
         Client(url, key).post(events(subscription_id, 'warm-up', 10))
+        bare_limit = physical_limit(registry, subscription_id, foreign_keys=False)
+        limit_rate = physical_limit(registry, subscription_id, foreign_keys=True)
         single_rate, single_latency = throughput(url, key, subscription_id, 1, 10, 'single')
         multi_rate, multi_latency = throughput(url, key, subscription_id, CLIENTS, 5, 'multi')
         statements = {}
@@ -244,7 +296,11 @@ def main(database, addons_path):
     os.unlink(logfile)
 
     batch_rate = single_rate
+    print(f"physical limit (parse + one upsert + commit, no HTTP, no Odoo): {limit_rate:8.0f} events/s "
+          f"({bare_limit:.0f} events/s into a table without the usage table's foreign keys)")
     print(f"throughput, 1 client : {single_rate:8.0f} events/s, median 1,000-event batch {single_latency * 1000:.0f} ms")
+    print(f"  the API from one client is {limit_rate / single_rate:.2f} times below the physical limit "
+          f"({bare_limit / single_rate:.2f} times below the limit without foreign keys)")
     print(f"throughput, {CLIENTS} clients: {multi_rate:8.0f} events/s, median 1,000-event batch "
           f"{multi_latency * 1000:.0f} ms")
     print(f"SQL statements per request: 10 events {statements[10]}, 1,000 events {statements[1000]}")
