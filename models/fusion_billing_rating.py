@@ -18,11 +18,22 @@ from odoo.addons.sale_subscription.models.sale_order import (
 
 from .. import engine
 from ..const import RATING_CONTEXT
+from ..sql_arrays import array_text
 
 _logger = logging.getLogger(__name__)
 
 # Usage lines sit below the lines a salesperson adds.
 USAGE_LINE_SEQUENCE = 1000
+
+# What a usage line's price and delivered quantity never change while its ordered
+# quantity is 0: its subtotal, taxes and MRR share stay 0, and so do the order totals
+# they add up to. Rating leaves them alone rather than have Odoo recompute them, order
+# by order, for every rated line (most of the rating's time otherwise). Fields a
+# database does not have (Enterprise's or the stand-in's) are skipped.
+UNCHANGED_LINE_FIELDS = ('price_subtotal', 'price_tax', 'price_total', 'price_reduce_taxexcl', 'price_reduce_taxinc',
+                         'recurring_monthly')
+UNCHANGED_ORDER_FIELDS = ('amount_untaxed', 'amount_tax', 'amount_total', 'recurring_total', 'recurring_monthly',
+                          'non_recurring_total')
 
 # Subscription states whose usage lines Enterprise may still invoice.
 RATED_STATES = tuple(SUBSCRIPTION_PROGRESS_STATE + SUBSCRIPTION_CLOSED_STATE)
@@ -234,11 +245,11 @@ class FusionBillingRating(models.AbstractModel):
                                  %(starts)s::timestamp[], %(ends)s::timestamp[])
                           AS requested(position, subscription_id, metric_id, period_start, period_end)""",
                 aggregate=AGGREGATION_SQL[aggregation],
-                positions=group,
-                subscriptions=[requests[position][0] for position in group],
-                metrics=[requests[position][1].id for position in group],
-                starts=[_as_datetime(requests[position][2]) for position in group],
-                ends=[_as_datetime(requests[position][3]) for position in group],
+                positions=array_text(group),
+                subscriptions=array_text(requests[position][0] for position in group),
+                metrics=array_text(requests[position][1].id for position in group),
+                starts=array_text(_as_datetime(requests[position][2]) for position in group),
+                ends=array_text(_as_datetime(requests[position][3]) for position in group),
             ))
             for position, quantity in rows:
                 quantities[position] = float(quantity)
@@ -333,9 +344,10 @@ class FusionBillingRating(models.AbstractModel):
             _logger.error("Fusion Billing: usage of subscription %s not rated: %s", subscription_id, problem)
 
     @api.model
-    def _line_values(self, rating, charge, order, line=None):
+    def _line_values(self, rating, charge, order, line=None, texts=None):
         """The values of the usage line that bills ``rating``: its delivered quantity times
-        its unit price is the rated amount exactly, before taxes (see _price_before_taxes)."""
+        its unit price is the rated amount exactly, before taxes (see _price_before_taxes).
+        ``texts``: a dict the caller keeps to render each value once for many lines."""
         price_digits = self.env['decimal.precision'].precision_get('Product Price')
         quantity_digits = self.env['decimal.precision'].precision_get('Product Unit')
         lang = get_lang(self.env, order.partner_id.lang).code
@@ -353,17 +365,28 @@ class FusionBillingRating(models.AbstractModel):
             'price_unit': float(price),
             'name': self._render_phrases(
                 engine.describe_periods(metric.name, metric.unit_name, rating.terms, list(rating.period_ratings)),
-                lang, charge.currency_id),
+                lang, charge.currency_id, texts),
         }
 
     @api.model
-    def _render_phrases(self, phrases, lang, currency):
+    def _render_phrases(self, phrases, lang, currency, texts=None):
         """The engine's phrases as text in ``lang`` (the customer's language): Odoo's
         translations, the language's number and date formats, prices in ``currency``
-        with all their decimals."""
+        with all their decimals. ``texts`` (a dict) keeps rendered values for the next
+        calls of a batch."""
         env = self.with_context(lang=get_lang(self.env, lang).code).env
+        texts = {} if texts is None else texts
 
         def render(value):
+            if not isinstance(value, (engine.Quantity, engine.Price, engine.Day)):
+                return value
+            # repr, not the value: Decimal('1.0') == Decimal('1') but they read differently.
+            key = (env.lang, currency.id, repr(value))
+            if key not in texts:
+                texts[key] = render_value(value)
+            return texts[key]
+
+        def render_value(value):
             if isinstance(value, engine.Quantity):
                 number = self.with_env(env)._format_quantity(value.value)
                 return f"{number} {value.unit}" if value.unit else number
@@ -437,10 +460,11 @@ class FusionBillingRating(models.AbstractModel):
         orders.order_line.fetch(['tax_ids'])
         orders = {order.id: order for order in orders}
         updates, creates, problems = {}, [], {}
+        texts = {}
         for key, rating in ratings.items():
             charge, line = charges[key[1]], existing.get(key)
             try:
-                values = self._line_values(rating, charge, orders[key[0]], line)
+                values = self._line_values(rating, charge, orders[key[0]], line, texts)
             except Exception as error:  # pylint: disable=broad-exception-caught  # reported per subscription
                 problems[key[0]] = str(error)
                 continue
@@ -456,8 +480,11 @@ class FusionBillingRating(models.AbstractModel):
             # Without distribution models the computed distribution is empty: say so
             # rather than have it looked up line by line.
             creates = [{**values, 'analytic_distribution': False} for values in creates]
+        unchanged = self._unchanged_totals(Line.concat(*updates), {values['order_id'] for values in creates})
+        # What earlier changes left to recompute is recomputed before, unprotected.
+        self.env.flush_all()
         try:
-            with self.env.cr.savepoint():
+            with self.env.cr.savepoint(), self.env.protecting(unchanged):
                 for line, values in updates.items():
                     line.write(values)
                 self._fix_prices_before_taxes(Line.create(creates), ratings)
@@ -473,13 +500,28 @@ class FusionBillingRating(models.AbstractModel):
             if subscription_id in problems:
                 continue
             try:
-                with self.env.cr.savepoint():
+                with self.env.cr.savepoint(), self.env.protecting(unchanged):
                     method(values)
                     self.env.flush_all()
             except Exception as error:  # pylint: disable=broad-exception-caught  # one subscription never stops the rest
                 self.env.invalidate_all()
                 problems[subscription_id] = self.env._("its usage line could not be written: %s", error)
         return problems
+
+    @api.model
+    def _unchanged_totals(self, lines, new_line_order_ids):
+        """What rating ``lines`` (and creating usage lines on the orders
+        ``new_line_order_ids``) cannot change, as (fields, records) pairs for
+        env.protecting: the totals of lines whose ordered quantity is 0, and of the
+        orders all of whose rated lines are such lines."""
+        Line, Order = self.env['sale.order.line'], self.env['sale.order']
+        moving = lines.filtered(lambda line: line.product_uom_qty)
+        still = lines - moving
+        orders = Order.browse(set(still.order_id.ids) | set(new_line_order_ids)) - moving.order_id
+        return [
+            ([Line._fields[name] for name in UNCHANGED_LINE_FIELDS if name in Line._fields], still),
+            ([Order._fields[name] for name in UNCHANGED_ORDER_FIELDS if name in Order._fields], orders),
+        ]
 
     @api.model
     def _clear_unrated_lines(self, subscriptions, windows):

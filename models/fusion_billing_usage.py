@@ -4,6 +4,8 @@ from odoo import api, fields, models, modules
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
+from odoo.addons.sale_subscription.models.sale_order import SUBSCRIPTION_CLOSED_STATE
+
 from .. import engine
 
 _logger = logging.getLogger(__name__)
@@ -89,22 +91,30 @@ class FusionBillingUsage(models.Model):
         """Usage for a period that was already billed is kept; the ledger row of that
         period shows how much more there is now than was billed. One query finds, for
         each row, the latest ledger row starting on or before it (the only one it can be
-        late for), whatever the number of usage rows."""
+        late for), whatever the number of usage rows, and keeps it if the row falls in
+        its period, or after it on a closed subscription (see _late_usage_horizons):
+        usage of the open period is never looked at twice."""
         if not self:
             return
         self.flush_recordset(['subscription_id', 'metric_id', 'period_start', 'quantity'])
         self.env['fusion.billing.reconciliation'].flush_model(['subscription_id', 'metric_id', 'charge_id',
-                                                               'period_start'])
+                                                               'period_start', 'period_end'])
+        self.env['sale.order'].flush_model(['subscription_state'])
         reconciliation_ids = {row_id for row_id, in self.env.execute_query(SQL(
-            """SELECT DISTINCT ON (usage.id, rec.charge_id) rec.id
-                 FROM fusion_billing_usage usage
-                 JOIN fusion_billing_reconciliation rec
-                   ON rec.subscription_id = usage.subscription_id
-                  AND rec.metric_id = usage.metric_id
-                  AND rec.period_start <= usage.period_start
-                WHERE usage.id IN %(usage_ids)s
-             ORDER BY usage.id, rec.charge_id, rec.period_start DESC""",
-            usage_ids=tuple(self.ids),
+            """SELECT latest.id
+                 FROM (SELECT DISTINCT ON (usage.id, rec.charge_id) rec.id, rec.period_end, usage.period_start,
+                              usage.subscription_id
+                         FROM fusion_billing_usage usage
+                         JOIN fusion_billing_reconciliation rec
+                           ON rec.subscription_id = usage.subscription_id
+                          AND rec.metric_id = usage.metric_id
+                          AND rec.period_start <= usage.period_start
+                        WHERE usage.id IN %(usage_ids)s
+                     ORDER BY usage.id, rec.charge_id, rec.period_start DESC) latest
+                 JOIN sale_order so ON so.id = latest.subscription_id
+                WHERE latest.period_start < latest.period_end + 1
+                   OR so.subscription_state IN %(closed)s""",
+            usage_ids=tuple(self.ids), closed=tuple(SUBSCRIPTION_CLOSED_STATE),
         ))}
         if reconciliation_ids:
             self.env['fusion.billing.reconciliation'].sudo().browse(reconciliation_ids)._update_late_usage()

@@ -9,6 +9,7 @@ from odoo.tools import SQL
 from odoo.addons.sale_subscription.models.sale_order import SUBSCRIPTION_PROGRESS_STATE
 
 from .. import engine
+from ..sql_arrays import array_text
 
 FORBIDDEN_MESSAGE = "Unknown subscription, or not one this service may report usage for."
 
@@ -16,6 +17,14 @@ FORBIDDEN_MESSAGE = "Unknown subscription, or not one this service may report us
 def _as_timestamp(value):
     """A datetime (naive means UTC) or a date as the API's ISO 8601 text; text unchanged."""
     return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+class KeyConflicts(Exception):
+    """Keys of a batch conflict with the rows stored under them: ``problems`` says how."""
+
+    def __init__(self, problems):
+        super().__init__(problems)
+        self.problems = problems
 
 
 @dataclass
@@ -108,15 +117,22 @@ class FusionBillingUsage(models.Model):
         # another customer's would tell that it exists.
         own = [event for event in events if event.subscription_id in authorized]
         problems += self._unbillable(own)
-        problems += self._key_conflicts(service, [event for event in own if event.metric in metric_ids],
-                                           metric_ids)
-        if problems:
-            return IngestionResult('validation_error', problems=problems)
         forbidden = [engine.Problem(event.index, 'subscription_id', FORBIDDEN_MESSAGE)
                      for event in events if event.subscription_id not in authorized]
-        if forbidden:
+        if problems or forbidden:
+            problems += self._key_conflicts(service, [event for event in own if event.metric in metric_ids],
+                                               metric_ids)
+            if problems:
+                return IngestionResult('validation_error', problems=problems)
             return IngestionResult('forbidden', problems=forbidden)
-        results = self._upsert_events(service, events, metric_ids)
+        # A valid batch is checked against the stored keys by the statement that writes
+        # it: a conflict undoes the write.
+        try:
+            with self.env.cr.savepoint():
+                results = self._upsert_events(service, events, metric_ids)
+        except KeyConflicts as conflicts:
+            self.invalidate_model()
+            return IngestionResult('validation_error', problems=conflicts.problems)
         stored_on = {event.index: event.subscription_id for event in events}
         changed = self.browse([usage_id for _index, usage_id, result in results if result != 'unchanged'])
         changed._flag_late_usage()
@@ -257,15 +273,23 @@ class FusionBillingUsage(models.Model):
                                 AS sent(subscription_id, metric_id, idempotency_key)
                              ON (usage.subscription_id, usage.metric_id, usage.idempotency_key)
                               = (sent.subscription_id, sent.metric_id, sent.idempotency_key)""",
-                      subscriptions=[event.subscription_id for event in keyed],
-                      metrics=[metric_ids[event.metric] for event in keyed],
-                      keys=[event.idempotency_key for event in keyed],
+                      subscriptions=array_text(event.subscription_id for event in keyed),
+                      metrics=array_text(metric_ids[event.metric] for event in keyed),
+                      keys=array_text(event.idempotency_key for event in keyed),
                   ))}
+        return self._conflicts_with_stored(service, keyed, {
+            event.index: stored[event.subscription_id, metric_ids[event.metric], event.idempotency_key]
+            for event in keyed if (event.subscription_id, metric_ids[event.metric], event.idempotency_key) in stored})
+
+    @api.model
+    def _conflicts_with_stored(self, service, events, stored):
+        """Problems of the keyed ``events`` against the rows stored under their keys
+        ({event index: (period_start, period_end, service id, source)}); see _key_conflicts."""
         problems = []
-        for event in keyed:
-            period_start, period_end, service_id, source = stored.get(
-                (event.subscription_id, metric_ids[event.metric], event.idempotency_key),
-                (event.period_start, event.period_end, service.id, 'push'))
+        for event in events:
+            if event.idempotency_key is None or event.index not in stored:
+                continue
+            period_start, period_end, service_id, source = stored[event.index]
             if service and source == 'manual':
                 problems.append(engine.Problem(event.index, 'idempotency_key',
                                                "This counter was recorded or adjusted in Odoo by an administrator: "
@@ -282,7 +306,9 @@ class FusionBillingUsage(models.Model):
 
     @api.model
     def _upsert_events(self, service, events, metric_ids):
-        """Insert or update the ``events`` in one statement; return (index, id, result)."""
+        """Insert or update the ``events`` in one statement; return (index, id, result).
+        Raises KeyConflicts when a key is stored for another period, by another service
+        or by an administrator (see _key_conflicts); the caller undoes the statement."""
         self.flush_model()
         now = self.env.cr.now()
         rows = self.env.execute_query(SQL(
@@ -295,7 +321,7 @@ class FusionBillingUsage(models.Model):
                                   idempotency_key)
                ),
                stored AS (
-                   SELECT sent.idx, usage.id
+                   SELECT sent.idx, usage.id, usage.period_start, usage.period_end, usage.service_id, usage.source
                      FROM sent
                      JOIN fusion_billing_usage usage
                        ON (usage.subscription_id, usage.metric_id, usage.idempotency_key)
@@ -330,7 +356,8 @@ class FusionBillingUsage(models.Model):
                SELECT sent.idx, COALESCE(inserted.id, by_key.id, stored.id),
                       CASE WHEN inserted.id IS NOT NULL OR by_key.inserted THEN 'created'
                            WHEN by_key.id IS NOT NULL THEN 'updated'
-                           ELSE 'unchanged' END
+                           ELSE 'unchanged' END,
+                      stored.id IS NOT NULL, stored.period_start, stored.period_end, stored.service_id, stored.source
                  FROM sent
             LEFT JOIN stored ON stored.idx = sent.idx
             -- Two equality joins rather than one with OR: each is a hash join.
@@ -339,13 +366,13 @@ class FusionBillingUsage(models.Model):
                    ON (by_key.subscription_id, by_key.metric_id, by_key.idempotency_key)
                     = (sent.subscription_id, sent.metric_id, sent.idempotency_key)
              ORDER BY sent.idx""",
-            indexes=[event.index for event in events],
-            subscriptions=[event.subscription_id for event in events],
-            metrics=[metric_ids[event.metric] for event in events],
-            quantities=[event.quantity for event in events],
-            starts=[event.period_start for event in events],
-            ends=[event.period_end for event in events],
-            keys=[event.idempotency_key for event in events],
+            indexes=array_text(event.index for event in events),
+            subscriptions=array_text(event.subscription_id for event in events),
+            metrics=array_text(metric_ids[event.metric] for event in events),
+            quantities=array_text(repr(event.quantity) for event in events),
+            starts=array_text(event.period_start for event in events),
+            ends=array_text(event.period_end for event in events),
+            keys=array_text(event.idempotency_key for event in events),
             service=service.id or None,
             source='push' if service else 'manual',
             uid=self.env.uid,
@@ -354,4 +381,9 @@ class FusionBillingUsage(models.Model):
         # The rows were written behind the ORM's back: forget what it holds about them.
         self.invalidate_model()
         self.env['sale.order'].invalidate_model(['fusion_usage_ids', 'fusion_usage_count', 'fusion_usage_summary'])
-        return rows
+        conflicts = self._conflicts_with_stored(service, events, {
+            index: (period_start, period_end, service_id, source)
+            for index, _id, _result, was_stored, period_start, period_end, service_id, source in rows if was_stored})
+        if conflicts:
+            raise KeyConflicts(conflicts)
+        return [(index, usage_id, result) for index, usage_id, result, *_stored in rows]

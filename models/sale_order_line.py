@@ -53,10 +53,10 @@ class SaleOrderLine(models.Model):
     def _compute_discount(self):
         # The rated amount is the price of the usage: a pricelist discount must not take a
         # share of it a second time.
-        result = super()._compute_discount()
-        usage_lines = self.sudo().filtered('fusion_charge_id')
-        self.filtered(lambda line: line in usage_lines).discount = 0.0
-        return result
+        usage_ids = set(self.sudo().filtered('fusion_charge_id')._ids)
+        usage_lines = self.filtered(lambda line: line.id in usage_ids)
+        usage_lines.discount = 0.0
+        return super(SaleOrderLine, self - usage_lines)._compute_discount()
 
     def _prepare_invoice_line(self, **optional_values):
         values = super()._prepare_invoice_line(**optional_values)

@@ -216,3 +216,51 @@ class TestRating(FusionBillingCase):
                          {self.subscription.id: 10.0, other.id: 0.0})
         self.assertLineAmount(self._usage_line(), 10)
         self.assertFalse(self._usage_line(subscription=other))
+
+    def _stored_and_recomputed(self, records, names):
+        """``names`` of ``records`` as stored, then as Odoo computes them from scratch."""
+        stored = records.read(names)
+        for name in names:
+            self.env.add_to_compute(records._fields[name], records)
+        self.env.flush_all()
+        records.invalidate_recordset(names)
+        return stored, records.read(names)
+
+    def assertTotalsAsOdooComputesThem(self, order):
+        order_totals = [name for name in ('amount_untaxed', 'amount_tax', 'amount_total', 'recurring_total',
+                                          'recurring_monthly') if name in order._fields]
+        stored, recomputed = self._stored_and_recomputed(order, order_totals)
+        self.assertEqual(stored, recomputed, "the order's totals")
+        line_totals = ['price_subtotal', 'price_tax', 'price_total', 'untaxed_amount_to_invoice', 'qty_to_invoice']
+        stored, recomputed = self._stored_and_recomputed(order.order_line, line_totals)
+        self.assertEqual(stored, recomputed, "the lines' totals")
+
+    def test_rating_keeps_the_totals_odoo_computes(self):
+        tax = self.env['account.tax'].create({'name': "VAT 10%", 'amount': 10, 'amount_type': 'percent'})
+        self.usage_product.taxes_id = tax
+        subscription = self._create_subscription(self.customer)
+        # A line with an ordered quantity, so that the order has totals to keep right.
+        subscription.order_line.write({'product_uom_qty': 1, 'price_unit': 49.0, 'tax_ids': [Command.set(tax.ids)]})
+        self._record(1800, utc(2026, 11, 3), utc(2026, 11, 4), key='h1', subscription=subscription)
+        self._rate()
+        line = self._usage_line(subscription=subscription)
+        self.assertLineAmount(line, 22.5)
+        self.assertRecordValues(subscription, [{'amount_untaxed': 49.0, 'amount_tax': 4.9, 'amount_total': 53.9}])
+        self.assertEqual(line.untaxed_amount_to_invoice, 22.5)
+        self.assertTotalsAsOdooComputesThem(subscription)
+        self._record(2400, utc(2026, 11, 3), utc(2026, 11, 4), key='h1', subscription=subscription)
+        self._rate()
+        self.assertLineAmount(line, 30)
+        self.assertEqual(line.untaxed_amount_to_invoice, 30)
+        self.assertTotalsAsOdooComputesThem(subscription)
+
+    def test_a_usage_line_given_an_ordered_quantity_has_its_totals_recomputed(self):
+        self._record(800, utc(2026, 11, 3), utc(2026, 11, 4), key='h1')
+        self._rate()
+        line = self._usage_line()
+        line.product_uom_qty = 2
+        self._record(1600, utc(2026, 11, 3), utc(2026, 11, 4), key='h1')
+        self._rate()
+        self.assertEqual(line.price_unit, 20.0)
+        self.assertEqual(line.price_subtotal, 40.0, "ordered quantity x the new price")
+        self.assertTotalsAsOdooComputesThem(self.subscription)

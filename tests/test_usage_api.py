@@ -92,6 +92,21 @@ class TestUsageApi(UsageApiCase):
         usages = self.env['fusion.billing.usage'].browse([r['id'] for r in results])
         self.assertEqual(usages.mapped('quantity'), [1, 2, 3])
 
+    def test_keys_and_values_are_stored_exactly_as_sent(self):
+        keys = ['a "quoted", {braced} key', 'back\\slash\\', ' spaced ', 'NULL', 'ключ-日本', '\\"', '']
+        events = [self._event(idempotency_key=key or ..., quantity=0.5 + number,
+                              period_start=f'2026-11-01T00:00:00.{number:06d}Z')
+                  for number, key in enumerate(keys)]
+        results = self._post({'events': events}).json()['results']
+        usages = self.env['fusion.billing.usage'].browse([r['id'] for r in results])
+        self.assertEqual(usages.mapped('idempotency_key'), [key or False for key in keys])
+        self.assertEqual(usages.mapped('quantity'), [0.5 + number for number in range(len(keys))])
+        self.assertEqual(usages.mapped('period_start'),
+                         [utc(2026, 11, 1, 0, 0, 0, number) for number in range(len(keys))])
+        again = self._post({'events': events}).json()['results']
+        self.assertEqual([r['result'] for r in again], ['unchanged'] * (len(keys) - 1) + ['created'],
+                         "each key found again; the event without one is a new row")
+
     def test_offsets_are_stored_as_naive_utc(self):
         results = self._post({'events': [self._event(period_start='2026-11-01T02:00:00+02:00',
                                                      period_end='2026-11-01T01:30:00')]}).json()['results']

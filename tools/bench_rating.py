@@ -51,8 +51,9 @@ def setup_charges(env):
     return plan, charges
 
 
-def seed(env, plan, charges, count):
-    """Create ``count`` running subscriptions on ``plan`` with usage for every charge."""
+def create_subscriptions(env, plan, count):
+    """Create and confirm ``count`` subscriptions on ``plan`` from November 1st, 2026;
+    return their ids."""
     partner = env['res.partner'].create({'name': 'Benchmark customer'})
     # Usage-only subscriptions: every recurring line is postpaid, so the open period is
     # the month of November (next invoice on December 1st).
@@ -68,15 +69,21 @@ def seed(env, plan, charges, count):
         orders.action_confirm()
         subscription_ids += orders.ids
         env.cr.commit()
+    return subscription_ids
+
+
+def seed(env, plan, charges, count):
+    """Create ``count`` running subscriptions on ``plan`` with usage for every charge."""
+    subscription_ids = create_subscriptions(env, plan, count)
     env.cr.execute("""
         INSERT INTO fusion_billing_usage (subscription_id, metric_id, period_start, period_end, quantity,
-                                          source, idempotency_key, company_id, create_uid, write_uid,
-                                          create_date, write_date)
+                                          source, idempotency_key, company_id, partner_id, create_uid,
+                                          write_uid, create_date, write_date)
         SELECT so.id, charge.metric_id,
                TIMESTAMP '2026-11-01' + (hour.n || ' hours')::interval,
                TIMESTAMP '2026-11-01' + (hour.n + 1 || ' hours')::interval,
                (so.id * 7 + hour.n * 13) %% 5000, 'push', 'bench-' || so.id || '-' || charge.id || '-' || hour.n,
-               so.company_id, 1, 1, now() at time zone 'UTC', now() at time zone 'UTC'
+               so.company_id, so.partner_id, 1, 1, now() at time zone 'UTC', now() at time zone 'UTC'
           FROM sale_order so
           CROSS JOIN fusion_billing_charge charge
           CROSS JOIN generate_series(1, %s) AS hour(n)
