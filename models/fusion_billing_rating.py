@@ -581,7 +581,12 @@ class FusionBillingRating(models.AbstractModel):
     def _subscriptions_to_rate(self, plan, company, after_id=0, limit=1000):
         """One batch of (subscription id, currency id) that the hourly rating covers for
         ``plan`` in ``company``: in progress, with a next invoice date and no draft
-        invoice; ordered by id, those after ``after_id``. One query."""
+        invoice; ordered by id, those after ``after_id``. One query.
+
+        The subscriptions are locked until the transaction ends, and those another
+        rating holds are skipped: two ratings at once (two nodes, a twin job) share the
+        work instead of writing the same lines. As the first statement of a transaction,
+        the claim sees what the other rating committed."""
         self.env['sale.order'].flush_model(['plan_id', 'company_id', 'is_subscription', 'state', 'subscription_state',
                                             'next_invoice_date', 'currency_id'])
         self.env['account.move.line'].flush_model(['subscription_id', 'move_id'])
@@ -604,6 +609,7 @@ class FusionBillingRating(models.AbstractModel):
                          AND move.state = 'draft'
                          AND move.move_type IN ('out_invoice', 'out_refund'))
              ORDER BY so.id
-                LIMIT %(limit)s""",
+                LIMIT %(limit)s
+                  FOR NO KEY UPDATE OF so SKIP LOCKED""",
             plan=plan.id, company=company.id, after_id=after_id, limit=limit,
         ))

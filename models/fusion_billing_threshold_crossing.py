@@ -43,7 +43,8 @@ class FusionBillingThresholdCrossing(models.Model):
 
     @api.model
     def _insert_crossings(self, charge, crossings):
-        return self.env.execute_query(SQL(
+        # A serialization failure is expected and handled by the caller: not logged as an error.
+        self.env.cr.execute(SQL(
             """INSERT INTO fusion_billing_threshold_crossing
                       (subscription_id, charge_id, period_start, quantity, threshold, company_id,
                        create_uid, create_date, write_uid, write_date)
@@ -56,4 +57,5 @@ class FusionBillingThresholdCrossing(models.Model):
             RETURNING subscription_id""",
             charge=charge.id, threshold=charge.alert_threshold, uid=self.env.uid, now=fields.Datetime.now(),
             subscriptions=list(crossings), starts=[start for start, _quantity in crossings.values()],
-            quantities=[quantity for _start, quantity in crossings.values()]))
+            quantities=[quantity for _start, quantity in crossings.values()]), log_exceptions=False)
+        return self.env.cr.fetchall()

@@ -197,8 +197,12 @@ class FusionBillingUsage(models.Model):
         auto_commit = not modules.module.current_test
         Rating = self.env['fusion.billing.rating']
         charges = self.env['fusion.billing.charge'].search([('active', '=', True)])
+        charges.fetch(['plan_id', 'company_id', 'currency_id'])
         for (plan, company), plan_charges in charges.grouped(lambda c: (c.plan_id, c.company_id)).items():
             after_id = 0
+            if auto_commit:
+                # Each batch is claimed by the first statement of its transaction.
+                self.env['ir.cron']._commit_progress()
             while rows := Rating._subscriptions_to_rate(plan, company, after_id, batch_size):
                 after_id = rows[-1][0]
                 for charge in plan_charges:

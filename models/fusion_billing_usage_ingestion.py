@@ -311,7 +311,9 @@ class FusionBillingUsage(models.Model):
         or by an administrator (see _key_conflicts); the caller undoes the statement."""
         self.flush_model()
         now = self.env.cr.now()
-        rows = self.env.execute_query(SQL(
+        # Not logged by the cursor when it fails: a serialization failure is retried by
+        # Odoo, and any other error is logged by the API with its traceback.
+        self.env.cr.execute(SQL(
             """WITH sent AS MATERIALIZED (
                    SELECT sent.*, nextval('fusion_billing_usage_id_seq') AS new_id
                      FROM unnest(%(indexes)s::int[], %(subscriptions)s::int[], %(metrics)s::int[],
@@ -377,7 +379,8 @@ class FusionBillingUsage(models.Model):
             source='push' if service else 'manual',
             uid=self.env.uid,
             now=now,
-        ))
+        ), log_exceptions=False)
+        rows = self.env.cr.fetchall()
         # The rows were written behind the ORM's back: forget what it holds about them.
         self.invalidate_model()
         self.env['sale.order'].invalidate_model(['fusion_usage_ids', 'fusion_usage_count', 'fusion_usage_summary'])
