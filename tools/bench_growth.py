@@ -6,7 +6,8 @@ usage rows. Then, for each size of the usage table (default 10 k, 1 M and 10 M r
 adds rows for the past twelve months in SQL and measures, at that size:
 
 - ingestion: 1,000-event batches with fresh keys in the open period, through Odoo's
-  WSGI application in this process (events/s, median batch);
+  WSGI application in this process (events/s, median batch); they are deleted once the
+  size is measured, so that the open period stays the same;
 - hourly rating: every open period's quantities changed, then the rating cron
   (seconds for the 10,000 subscriptions x 3 charges);
 - the read API: GET /fusion_billing/v1/subscriptions/<id>/usage for 200 subscriptions
@@ -156,7 +157,7 @@ def main(database, addons_path, sizes):
     client = WsgiClient(http.root)
     headers = {'Authorization': f'Bearer {key}', 'Content-Type': 'application/json'}
     print(f"{'usage rows':>12} {'seeded in':>9} {'ingestion events/s':>19} {'median batch':>12} "
-          f"{'rating 10,000 x 3':>17} {'read API median':>15} {'read API p95':>12}")
+          f"{f'rating {SUBSCRIPTIONS:,} x 3':>17} {'read API median':>15} {'read API p95':>12}")
     for size in sizes:
         started = time.perf_counter()
         with registry.cursor() as cr:
@@ -167,6 +168,9 @@ def main(database, addons_path, sizes):
         rate, batch = measure_ingestion(client, headers, subscription_ids, metric_codes, f'size-{size}')
         rating = measure_rating(registry)
         read_median, read_p95 = measure_reads(client, headers, subscription_ids)
+        with registry.cursor() as cr:
+            # The open period stays the same size from one table size to the next.
+            cr.execute("DELETE FROM fusion_billing_usage WHERE idempotency_key LIKE %s", [f'size-{size}-%'])
         print(f"{rows:>12,} {seeded:>8.0f}s {rate:>19.0f} {batch * 1000:>10.0f}ms {rating:>16.1f}s "
               f"{read_median * 1000:>13.0f}ms {read_p95 * 1000:>10.0f}ms", flush=True)
 
