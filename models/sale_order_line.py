@@ -50,6 +50,14 @@ class SaleOrderLine(models.Model):
         return super(SaleOrderLine, self - self.sudo().filtered('fusion_charge_id'))._get_renew_upsell_values(
             subscription_state)
 
+    def _compute_amount(self):
+        # A usage line orders nothing: whatever its price and taxes, its totals are 0.
+        # Creating thousands of them is otherwise mostly their tax computation.
+        usage_ids = set(self.sudo().filtered(lambda line: line.fusion_charge_id and not line.product_uom_qty)._ids)
+        usage_lines = self.filtered(lambda line: line.id in usage_ids)
+        usage_lines.update({'price_subtotal': 0.0, 'price_tax': 0.0, 'price_total': 0.0})
+        return super(SaleOrderLine, self - usage_lines)._compute_amount()
+
     def _compute_discount(self):
         # The rated amount is the price of the usage: a pricelist discount must not take a
         # share of it a second time.

@@ -264,3 +264,19 @@ class TestRating(FusionBillingCase):
         self.assertEqual(line.price_unit, 20.0)
         self.assertEqual(line.price_subtotal, 40.0, "ordered quantity x the new price")
         self.assertTotalsAsOdooComputesThem(self.subscription)
+
+    def test_a_usage_line_totals_are_what_odoo_taxes_give_an_ordered_quantity_of_0(self):
+        fixed = self.env['account.tax'].create({'name': "Eco fee", 'amount': 5, 'amount_type': 'fixed'})
+        percent = self.env['account.tax'].create({'name': "VAT 21%", 'amount': 21, 'amount_type': 'percent'})
+        self.usage_product.taxes_id = fixed | percent
+        self._record(1600, utc(2026, 11, 3), utc(2026, 11, 4), key='h1')
+        self._rate()
+        line = self._usage_line()
+        self.assertEqual(line.tax_ids, fixed | percent)
+        self.assertRecordValues(line, [{'price_subtotal': 0.0, 'price_tax': 0.0, 'price_total': 0.0}])
+        AccountTax = self.env['account.tax']
+        base_line = line._prepare_base_line_for_taxes_computation()
+        AccountTax._add_tax_details_in_base_line(base_line, self.company)
+        AccountTax._round_base_lines_tax_details([base_line], self.company)
+        self.assertEqual((base_line['tax_details']['total_excluded_currency'],
+                          base_line['tax_details']['total_included_currency']), (0.0, 0.0))

@@ -91,7 +91,8 @@ def seed(registry, webhook_url):
         service = env['fusion.billing.service'].create({
             'name': 'Cluster', 'code': 'cluster', 'partner_ids': [(4, customer.id)], 'webhook_url': webhook_url})
         key = service._generate_api_key()
-        crons = env.ref('fusion_billing.ir_cron_rate_open_periods') | env.ref('fusion_billing.ir_cron_dispatch_webhooks')
+        crons = (env.ref('fusion_billing.ir_cron_rate_open_periods')
+                 | env.ref('fusion_billing.ir_cron_dispatch_webhooks'))
         crons |= crons.copy()
         crons.write({'active': True, 'interval_number': 1, 'interval_type': 'minutes'})
         cr.commit()

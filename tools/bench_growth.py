@@ -136,7 +136,7 @@ def measure_reads(client, headers, subscription_ids):
 
 def main(database, addons_path, sizes):
     config.parse_config(['-d', database, f'--addons-path={addons_path}', '--log-level=warn',
-                         '--http-interface=127.0.0.1', f'--db-filter=^{database}$'])
+                         '--http-interface=127.0.0.1'])
     registry = Registry(database)
     started = time.perf_counter()
     with registry.cursor() as cr:
@@ -156,22 +156,24 @@ def main(database, addons_path, sizes):
           f"ledger, {SUBSCRIPTIONS} usage rows in the open period, in {time.perf_counter() - started:.0f} s")
     client = WsgiClient(http.root)
     headers = {'Authorization': f'Bearer {key}', 'Content-Type': 'application/json'}
-    print(f"{'usage rows':>12} {'seeded in':>9} {'ingestion events/s':>19} {'median batch':>12} "
+    print(f"{'usage rows':>12} {'table+indexes':>13} {'seeded in':>9} {'ingestion events/s':>19} "
+          f"{'median batch':>12} "
           f"{f'rating {SUBSCRIPTIONS:,} x 3':>17} {'read API median':>15} {'read API p95':>12}")
     for size in sizes:
         started = time.perf_counter()
         with registry.cursor() as cr:
             grow_to(api.Environment(cr, api.SUPERUSER_ID, {}), subscription_ids, metric_ids, size)
             seeded = time.perf_counter() - started
-            cr.execute("SELECT count(*) FROM fusion_billing_usage")
-            rows = cr.fetchone()[0]
+            cr.execute("SELECT count(*), pg_total_relation_size('fusion_billing_usage') FROM fusion_billing_usage")
+            rows, table_bytes = cr.fetchone()
         rate, batch = measure_ingestion(client, headers, subscription_ids, metric_codes, f'size-{size}')
         rating = measure_rating(registry)
         read_median, read_p95 = measure_reads(client, headers, subscription_ids)
         with registry.cursor() as cr:
             # The open period stays the same size from one table size to the next.
             cr.execute("DELETE FROM fusion_billing_usage WHERE idempotency_key LIKE %s", [f'size-{size}-%'])
-        print(f"{rows:>12,} {seeded:>8.0f}s {rate:>19.0f} {batch * 1000:>10.0f}ms {rating:>16.1f}s "
+        print(f"{rows:>12,} {table_bytes / 2**20:>10.0f} MB {seeded:>8.0f}s {rate:>19.0f} {batch * 1000:>10.0f}ms "
+              f"{rating:>16.1f}s "
               f"{read_median * 1000:>13.0f}ms {read_p95 * 1000:>10.0f}ms", flush=True)
 
 

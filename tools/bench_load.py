@@ -135,8 +135,10 @@ def free_port():
 
 
 def start_server(database, addons_path, port, logfile, cron_workers=0):
+    # One database by name and no --db-filter, as in production: with a filter, Odoo lists
+    # the databases (a new connection) on every request without a session, as API calls are.
     command = [os.environ['FUSION_ODOO_PYTHON'], 'odoo-bin', f'--addons-path={addons_path}', '-d', database,
-               f'--db-filter=^{database}$', '--workers=2', f'--max-cron-threads={cron_workers}',
+               '--workers=2', f'--max-cron-threads={cron_workers}',
                '--http-interface=127.0.0.1',
                f'--http-port={port}', f'--gevent-port={free_port()}', '--log-level=info', f'--logfile={logfile}']
     server = subprocess.Popen(command, cwd=os.environ['FUSION_ODOO_SRC'])
