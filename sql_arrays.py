@@ -9,7 +9,8 @@ usage batch that costs more than the statement that uses them; the array's input
 
 def array_text(values):
     """The PostgreSQL array input text of ``values``: each element quoted (None is NULL),
-    datetimes as 'YYYY-MM-DD HH:MM:SS[.ffffff]', numbers as Python writes them."""
+    datetimes as 'YYYY-MM-DD HH:MM:SS[.ffffff]' (naive, in UTC, as Odoo keeps them: an
+    offset would be ignored by ``::timestamp``), numbers as Python writes them."""
     return '{' + ','.join('NULL' if value is None else _quoted(value) for value in values) + '}'
 
 

@@ -35,7 +35,8 @@ def parse_timestamp(value, field):
         raise InputError(f"{field} must be an ISO 8601 timestamp string.", field)
     if not value.strip():
         raise InputError(f"{field} must not be empty.", field)
-    timestamp = _utc_timestamp(value)
+    # No ISO 8601 timestamp is longer; a longer text is not kept in the cache below.
+    timestamp = _utc_timestamp(value) if len(value) <= _MAX_TIMESTAMP_LENGTH else _INVALID
     if timestamp is _INVALID:
         raise InputError(f"{field} must be an ISO 8601 timestamp, e.g. 2026-11-01T00:00:00Z.", field)
     if timestamp is _OUT_OF_RANGE:
@@ -43,6 +44,7 @@ def parse_timestamp(value, field):
     return timestamp
 
 
+_MAX_TIMESTAMP_LENGTH = 64
 _INVALID = object()
 _OUT_OF_RANGE = object()
 

@@ -1,5 +1,7 @@
 import logging
 
+from psycopg2 import errors
+
 from odoo import api, fields, models, modules
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
@@ -12,6 +14,8 @@ _logger = logging.getLogger(__name__)
 
 # Subscriptions rated per query and per commit.
 RATING_BATCH_SIZE = 1000
+# Claims of a rating batch tried before the cron gives up until its next run.
+CLAIM_ATTEMPTS = 3
 
 # Usage in the billing period that ends on the subscription's next invoice date (none
 # once it is closed): what the Current Period filter shows.
@@ -185,6 +189,21 @@ class FusionBillingUsage(models.Model):
             [(subscription.id, metric, period_start, period_end)])[0]
 
     @api.model
+    def _claim_subscriptions_to_rate(self, plan, company, after_id, batch_size, auto_commit):
+        """The next batch of the hourly rating (see _subscriptions_to_rate). A claim that
+        meets a subscription another transaction changed after its snapshot is made
+        again in a new transaction (as the cron commits as it goes)."""
+        Rating = self.env['fusion.billing.rating']
+        for attempt in range(CLAIM_ATTEMPTS):
+            try:
+                return Rating._subscriptions_to_rate(plan, company, after_id, batch_size)
+            except errors.SerializationFailure:
+                if not auto_commit or attempt == CLAIM_ATTEMPTS - 1:
+                    raise
+                self.env.cr.rollback()
+        return []
+
+    @api.model
     def _cron_rate_open_periods(self, batch_size=RATING_BATCH_SIZE):
         """Hourly: rate the usage windows of the running subscriptions of every plan with
         an active charge onto their usage lines.
@@ -203,7 +222,7 @@ class FusionBillingUsage(models.Model):
             if auto_commit:
                 # Each batch is claimed by the first statement of its transaction.
                 self.env['ir.cron']._commit_progress()
-            while rows := Rating._subscriptions_to_rate(plan, company, after_id, batch_size):
+            while rows := self._claim_subscriptions_to_rate(plan, company, after_id, batch_size, auto_commit):
                 after_id = rows[-1][0]
                 for charge in plan_charges:
                     other_currency = [subscription_id for subscription_id, currency_id in rows

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from engine import parsing
 from engine import (
     EngineError,
     InputError,
@@ -68,6 +69,14 @@ def test_garbage_and_impossible_timestamps_are_refused(value):
     with pytest.raises(InputError, match="must be an ISO 8601 timestamp, e.g.") as error:
         parse_timestamp(value, 'period_start')
     assert error.value.field == 'period_start'
+
+
+def test_a_long_text_is_refused_without_being_kept():
+    cache = parsing._utc_timestamp  # pylint: disable=protected-access
+    before = cache.cache_info().currsize
+    with pytest.raises(InputError, match="must be an ISO 8601 timestamp, e.g."):
+        parse_timestamp('2026-11-01T00:00:00' + '0' * 100_000, 'period_start')
+    assert cache.cache_info().currsize == before
 
 
 def test_a_timestamp_that_leaves_the_calendar_in_utc_is_refused():
