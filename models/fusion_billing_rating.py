@@ -491,9 +491,9 @@ class FusionBillingRating(models.AbstractModel):
             # rather than have it looked up line by line.
             creates = [{**values, 'analytic_distribution': False} for values in creates]
         unchanged = self._unchanged_totals(Line.concat(*updates), {values['order_id'] for values in creates})
-        # What earlier changes left to recompute is recomputed before, unprotected.
-        self.env.flush_all()
         try:
+            # The savepoint flushes first: what earlier changes left to recompute is
+            # recomputed before the protection starts.
             with self.env.cr.savepoint(), self.env.protecting(unchanged):
                 for line, values in updates.items():
                     line.write(values)

@@ -28,7 +28,6 @@ import threading
 import time
 from collections import Counter
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
@@ -38,32 +37,13 @@ from odoo.tools import config
 
 from bench_load import free_port, start_server
 from bench_rating import create_subscriptions
+from bench_webhooks import start_receiver
 
 SUBSCRIPTIONS = 200
 SECONDS = 60
 CLIENTS = 4
 THRESHOLD = 20000
 EVENTS_PER_BATCH = 400
-
-
-def start_receiver():
-    """A local webhook receiver counting deliveries per event id."""
-    received, lock = Counter(), threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get('Content-Length', 0)))
-            with lock:
-                received[self.headers['X-Fusion-Event-Id']] += 1
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, received
 
 
 def seed(registry, webhook_url):
